@@ -1,0 +1,188 @@
+"""MUSE adversarial alignment (Conneau, Lample et al. 2018, "Word translation without parallel data").
+
+A linear map W (initialised to the identity, kept near-orthogonal) is trained to make mapped
+source embeddings indistinguishable from target embeddings for a discriminator MLP. After
+each epoch the unsupervised criterion is measured and the best map is kept.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from components.align.config import AdversarialConfig, CriterionConfig, RetrievalConfig
+from components.align.criterion import mean_cosine_criterion
+from components.align.state import HistoryPoint, LinearMaps, Progress, ProgressCallback, Stage
+
+
+class Discriminator(nn.Module):
+    """MLP scoring whether a (batch, d) embedding came from the mapped source (1) or the target (0).
+
+    Input dropout, `layers` hidden layers with LeakyReLU, sigmoid output of shape (batch,).
+    """
+
+    def __init__(self, dim: int, config: AdversarialConfig) -> None:
+        super().__init__()
+        modules: list[nn.Module] = [nn.Dropout(config.dis_input_dropout)]
+        width = dim
+        for _ in range(config.dis_layers):
+            modules += [nn.Linear(width, config.dis_hid_dim), nn.LeakyReLU(config.dis_leaky_slope)]
+            if config.dis_dropout > 0:
+                modules.append(nn.Dropout(config.dis_dropout))
+            width = config.dis_hid_dim
+        modules += [nn.Linear(width, 1), nn.Sigmoid()]
+        self.layers = nn.Sequential(*modules)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x).view(-1)
+
+
+@torch.no_grad()
+def orthogonalize(w: torch.Tensor, beta: float) -> torch.Tensor:
+    """One step towards orthogonality: W <- (1 + beta) W - beta W W^T W, in place; W: (d, d).
+
+    For small beta this update pulls the singular values of W towards 1 (MUSE).
+    """
+    if beta > 0:
+        w.copy_((1 + beta) * w - beta * w @ w.T @ w)
+    return w
+
+
+def clamp_most_frequent(most_frequent: int, vocab_size: int, side: str) -> int:
+    """Number of words drawn for discrimination: `most_frequent` (0 = all) clamped to the vocabulary."""
+    if most_frequent == 0:
+        return vocab_size
+    if most_frequent > vocab_size:
+        warnings.warn(
+            f"dis_most_frequent={most_frequent} exceeds the {side} vocabulary ({vocab_size} words); "
+            f"using {vocab_size}",
+            stacklevel=2,
+        )
+        return vocab_size
+    return most_frequent
+
+
+def _discrimination_batch(
+    x: torch.Tensor, z: torch.Tensor, w: torch.Tensor, n_src: int, n_tgt: int, config: AdversarialConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mapped source and target rows (2 * batch, d), with smoothed labels (2 * batch,): source first."""
+    bs = config.batch_size
+    src_ids = torch.randint(n_src, (bs,), device=x.device)
+    tgt_ids = torch.randint(n_tgt, (bs,), device=x.device)
+    inputs = torch.cat([x[src_ids] @ w, z[tgt_ids]])
+    labels = torch.cat(
+        [torch.full((bs,), 1 - config.dis_smooth, device=x.device), torch.full((bs,), config.dis_smooth, device=x.device)]
+    )
+    return inputs, labels
+
+
+def discriminator_step(
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    w: torch.Tensor,
+    n_src: int,
+    n_tgt: int,
+    config: AdversarialConfig,
+) -> float:
+    """One discriminator update on a fresh batch; the map is held fixed. Returns the BCE loss."""
+    discriminator.train()
+    with torch.no_grad():
+        inputs, labels = _discrimination_batch(x, z, w, n_src, n_tgt, config)
+    loss = nn.functional.binary_cross_entropy(discriminator(inputs), labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if config.dis_clip_weights > 0:
+        with torch.no_grad():
+            for p in discriminator.parameters():
+                p.clamp_(-config.dis_clip_weights, config.dis_clip_weights)
+    return float(loss.detach())
+
+
+def mapping_step(
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    w: torch.Tensor,
+    n_src: int,
+    n_tgt: int,
+    config: AdversarialConfig,
+) -> float:
+    """One map update that fools the discriminator (flipped labels), then orthogonalisation.
+
+    w: (d, d) the map parameter, updated in place. Returns the adversarial loss.
+    """
+    discriminator.eval()
+    inputs, labels = _discrimination_batch(x, z, w, n_src, n_tgt, config)
+    loss = config.dis_lambda * nn.functional.binary_cross_entropy(discriminator(inputs), 1 - labels)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"adversarial map loss is {float(loss)}")
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    orthogonalize(w.data, config.map_beta)
+    return float(loss.detach())
+
+
+def adversarial_training(
+    x: torch.Tensor,
+    z: torch.Tensor,
+    config: AdversarialConfig,
+    criterion: CriterionConfig,
+    retrieval: RetrievalConfig,
+    seed: int,
+    progress_callback: ProgressCallback | None = None,
+) -> tuple[LinearMaps, list[HistoryPoint]]:
+    """Train a map x (n_src, d) -> z (n_tgt, d) adversarially; return the epoch with the best criterion.
+
+    The best map is kept in memory (MUSE's checkpoint-and-reload before refinement).
+    History: one point per epoch, with the criterion and the mean discriminator loss.
+    """
+    dim = x.shape[1]
+    n_src = clamp_most_frequent(config.dis_most_frequent, x.shape[0], "source")
+    n_tgt = clamp_most_frequent(config.dis_most_frequent, z.shape[0], "target")
+    devices = [x.device] if x.device.type == "cuda" else []
+    # Parameter init, dropout and sampling use torch's default generator: fork it so the
+    # seed governs this run without leaking state to the caller.
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        if config.map_id_init:
+            w0 = torch.eye(dim, device=x.device, dtype=x.dtype)
+        else:
+            w0 = nn.init.orthogonal_(torch.empty(dim, dim, device=x.device, dtype=x.dtype))
+        w = nn.Parameter(w0)
+        discriminator = Discriminator(dim, config).to(x.device)
+        map_opt = torch.optim.SGD([w], lr=config.map_lr)
+        dis_opt = torch.optim.SGD(discriminator.parameters(), lr=config.dis_lr)
+        eye = torch.eye(dim, device=z.device, dtype=z.dtype)
+        history: list[HistoryPoint] = []
+        best_w, best_value = w.detach().clone(), float("-inf")
+        shrink_armed = False
+        steps = max(1, config.epoch_size // config.batch_size)
+        for epoch in range(config.n_epochs):
+            dis_losses = []
+            for _ in range(steps):
+                for _ in range(config.dis_steps):
+                    dis_losses.append(discriminator_step(discriminator, dis_opt, x, z, w, n_src, n_tgt, config))
+                if config.dis_lambda > 0:
+                    mapping_step(discriminator, map_opt, x, z, w, n_src, n_tgt, config)
+            with torch.no_grad():
+                value = mean_cosine_criterion(*LinearMaps(w, eye).apply(x, z), criterion, retrieval)
+            point = HistoryPoint(Stage.ADVERSARIAL, epoch, value, sum(dis_losses) / len(dis_losses))
+            history.append(point)
+            if progress_callback is not None:
+                progress_callback(Progress(point, LinearMaps(w.detach().clone(), eye)))
+            if value > best_value:
+                best_w, best_value = w.detach().clone(), value
+            # MUSE's schedule: decay every epoch; shrink when the criterion drops a second time.
+            for group in map_opt.param_groups:
+                group["lr"] = max(config.min_lr, group["lr"] * config.lr_decay)
+                if value < best_value:
+                    if shrink_armed:
+                        group["lr"] *= config.lr_shrink
+                    shrink_armed = True
+    return LinearMaps(best_w, eye), history

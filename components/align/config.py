@@ -1,0 +1,165 @@
+"""Typed configuration of the word-embedding mapping stage.
+
+One frozen model per component, grouped under `AlignConfig`. Defaults are the published
+ones (MUSE: Conneau et al. 2018, `unsupervised.py`; VecMap: Artetxe et al. 2018,
+`map_embeddings.py --unsupervised`) unless a comment says otherwise. Variants are Enums.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Normalization(str, Enum):
+    """How both embedding spaces are normalised before mapping (see `normalize.NORMALIZATION_STEPS`)."""
+
+    NONE = "none"
+    UNIT = "unit"  # length normalisation only
+    UNIT_CENTER_UNIT = "unit_center_unit"  # VecMap's unsupervised recipe
+    ITERATIVE = "iterative"  # Zhang et al. 2019: alternate unit length and centering until both hold
+
+
+class InitMethod(str, Enum):
+    """How the first map is found, before refinement."""
+
+    ADVERSARIAL = "adversarial"  # MUSE: a linear map trained to fool a discriminator
+    VECMAP = "vecmap"  # VecMap: similarity-distribution init + stochastic self-learning
+
+
+class Direction(str, Enum):
+    """Which side's nearest neighbours make up an induced dictionary."""
+
+    S2T = "s2t"  # every source word with its best target
+    T2S = "t2s"  # every target word with its best source
+    UNION = "union"  # both lists concatenated (VecMap)
+    MUTUAL = "mutual"  # pairs found in both directions (MUSE 'S2T&T2S')
+
+
+class Retrieval(str, Enum):
+    """Similarity used to rank candidate translations."""
+
+    NN = "nn"  # cosine
+    CSLS = "csls"  # cross-domain similarity local scaling (Conneau et al. 2018)
+
+
+class MappingSolver(str, Enum):
+    """How a map is fitted to a dictionary."""
+
+    ORTHOGONAL = "orthogonal"  # Procrustes: source map orthogonal, target untouched
+    # VecMap's multi-step mapping: whitening, orthogonal map, re-weighting, de-whitening;
+    # maps both sides, so the result is no longer an isometry.
+    WHITEN_REWEIGHT = "whiten_reweight"
+
+
+class Dewhiten(str, Enum):
+    """Whose whitening a side is de-whitened with (VecMap `--src_dewhiten/--trg_dewhiten`)."""
+
+    NONE = "none"
+    SRC = "src"
+    TGT = "tgt"
+
+
+class RetrievalConfig(_Frozen):
+    """Nearest-neighbour search shared by induction, criterion and evaluation."""
+
+    csls_k: int = Field(10, ge=1)  # neighbourhood size of the CSLS penalty (MUSE csls_knn_10)
+    use_faiss: bool = True  # faiss IndexFlatIP on CPU; False = exact torch on the given device
+    batch_size: int = Field(4096, ge=1)  # query rows per similarity block (memory bound)
+
+
+class AdversarialConfig(_Frozen):
+    """MUSE adversarial training (`unsupervised.py` defaults)."""
+
+    map_id_init: bool = True  # start from the identity map
+    map_beta: float = Field(0.001, ge=0.0)  # orthogonalisation W <- (1+b)W - b W W^T W after each map step
+    dis_layers: int = Field(2, ge=0)  # hidden layers of the discriminator
+    dis_hid_dim: int = Field(2048, ge=1)  # hidden width of the discriminator
+    dis_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # dropout between hidden layers
+    dis_input_dropout: float = Field(0.1, ge=0.0, lt=1.0)  # dropout on the embeddings fed to the discriminator
+    dis_leaky_slope: float = Field(0.2, ge=0.0)  # LeakyReLU negative slope
+    dis_steps: int = Field(5, ge=1)  # discriminator steps per mapping step
+    dis_lambda: float = Field(1.0, ge=0.0)  # weight of the adversarial loss on the map
+    dis_most_frequent: int = Field(75000, ge=0)  # draw only the most frequent words (0 = all); clamped to vocab
+    dis_smooth: float = Field(0.1, ge=0.0, lt=0.5)  # label smoothing: targets 1-s (mapped source) and s (target)
+    dis_clip_weights: float = Field(0.0, ge=0.0)  # clip discriminator weights to [-c, c] (0 = off)
+    n_epochs: int = Field(5, ge=1)  # epochs; the criterion is measured after each one
+    epoch_size: int = Field(1_000_000, ge=1)  # words per epoch (source and target each)
+    batch_size: int = Field(32, ge=1)  # words per side per step
+    map_lr: float = Field(0.1, gt=0.0)  # SGD learning rate of the map
+    dis_lr: float = Field(0.1, gt=0.0)  # SGD learning rate of the discriminator
+    lr_decay: float = Field(0.98, gt=0.0, le=1.0)  # map learning rate factor after each epoch
+    min_lr: float = Field(1e-6, ge=0.0)  # floor of the map learning rate
+    lr_shrink: float = Field(0.5, gt=0.0, le=1.0)  # extra factor when the criterion drops a second time
+
+
+class VecMapConfig(_Frozen):
+    """VecMap fully unsupervised mapping (Artetxe et al. 2018, ACL; `--unsupervised` defaults)."""
+
+    init_vocab: int = Field(4000, ge=2)  # most frequent words whose similarity distributions seed the dictionary
+    vocabulary_cutoff: int = Field(20000, ge=2)  # most frequent words used in self-learning; clamped to vocab
+    csls_k: int = Field(10, ge=1)  # CSLS neighbourhood in induction
+    direction: Direction = Direction.UNION  # dictionary built from both directions
+    stochastic_initial: float = Field(0.1, gt=0.0, le=1.0)  # initial keep probability of similarity entries
+    stochastic_multiplier: float = Field(2.0, gt=1.0)  # keep probability factor after a stall
+    stochastic_interval: int = Field(50, ge=1)  # iterations without improvement that count as a stall
+    threshold: float = Field(1e-6, ge=0.0)  # smallest objective gain that counts as improvement
+    max_iterations: int = Field(2000, ge=1)  # safety cap on self-learning iterations (not in VecMap)
+    final_solver: MappingSolver = MappingSolver.WHITEN_REWEIGHT  # mapping fitted on the last dictionary
+    batch_size: int = Field(10000, ge=1)  # similarity rows per block in self-learning
+
+
+class WhitenReweightConfig(_Frozen):
+    """VecMap's multi-step mapping (used when a solver is `WHITEN_REWEIGHT`)."""
+
+    src_reweight: float = 0.5  # exponent of the singular values applied to the source side
+    tgt_reweight: float = 0.5  # exponent of the singular values applied to the target side
+    src_dewhiten: Dewhiten = Dewhiten.SRC
+    tgt_dewhiten: Dewhiten = Dewhiten.TGT
+
+
+class RefineConfig(_Frozen):
+    """MUSE refinement: Procrustes on a dictionary of mutual CSLS nearest neighbours, repeated."""
+
+    n_refinement: int = Field(5, ge=0)  # refinement iterations
+    retrieval: Retrieval = Retrieval.CSLS  # MUSE dico_method csls_knn_10
+    direction: Direction = Direction.MUTUAL  # MUSE dico_build 'S2T&T2S'
+    max_rank: int = Field(15000, ge=1)  # only the most frequent words of each side enter the dictionary
+    min_size: int = Field(1, ge=1)  # fewer induced pairs than this is a failure, not a map
+    solver: MappingSolver = MappingSolver.ORTHOGONAL
+
+
+class CriterionConfig(_Frozen):
+    """MUSE unsupervised model-selection criterion 'mean_cosine-csls_knn_10-S2T-10000'."""
+
+    n_most_frequent: int = Field(10000, ge=1)  # source words translated; clamped to vocab
+    retrieval: Retrieval = Retrieval.CSLS
+
+
+class EvaluationConfig(_Frozen):
+    """Word-translation precision on a test dictionary."""
+
+    ks: tuple[int, ...] = (1, 5, 10)  # P@k reported
+    # Upper bounds (exclusive) of the source-frequency-rank buckets of P@1; the last bucket is open.
+    frequency_buckets: tuple[int, ...] = (1000, 2000, 5000)
+
+
+class AlignConfig(_Frozen):
+    """The whole mapping stage."""
+
+    # VecMap's initialisation is the default because MUSE's adversary collapses on small corpora
+    # (DESIGN.md section 6); `InitMethod.ADVERSARIAL` gives MUSE as published.
+    method: InitMethod = InitMethod.VECMAP
+    normalization: Normalization = Normalization.UNIT_CENTER_UNIT
+    min_vocab: int = Field(100, ge=2)  # smaller vocabularies are refused: no distribution to match
+    retrieval: RetrievalConfig = RetrievalConfig()
+    adversarial: AdversarialConfig = AdversarialConfig()
+    vecmap: VecMapConfig = VecMapConfig()
+    whiten_reweight: WhitenReweightConfig = WhitenReweightConfig()
+    refine: RefineConfig = RefineConfig()
+    criterion: CriterionConfig = CriterionConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()

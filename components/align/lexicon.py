@@ -1,0 +1,76 @@
+"""Bilingual lexicons: the induced lexicon of an aligned pair of spaces, and dictionary TSV files."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from components.align.config import Retrieval, RetrievalConfig
+from components.align.retrieval import translate
+from components.errors import InputError
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    source: str
+    target: str
+    score: float  # CSLS (or cosine) score of the pair
+    rank: int  # 1 = best translation of `source`
+
+
+def induce_lexicon(
+    src_mapped: torch.Tensor,
+    tgt_mapped: torch.Tensor,
+    src_words: Sequence[str],
+    tgt_words: Sequence[str],
+    retrieval: Retrieval,
+    config: RetrievalConfig,
+    k: int = 1,
+    max_words: int | None = None,
+) -> list[LexiconEntry]:
+    """Best `k` translations of the `max_words` most frequent source words (all when None).
+
+    src_mapped: (n_src, d), tgt_mapped: (n_tgt, d), unit length, in word-list order.
+    """
+    n = src_mapped.shape[0] if max_words is None else min(max_words, src_mapped.shape[0])
+    rows = torch.arange(n, device=src_mapped.device)
+    scores, top = translate(src_mapped, tgt_mapped, k, retrieval, config, rows=rows)
+    scores, top = scores.cpu().tolist(), top.cpu().tolist()
+    return [
+        LexiconEntry(src_words[i], tgt_words[t], s, r + 1)
+        for i in range(n)
+        for r, (t, s) in enumerate(zip(top[i], scores[i]))
+    ]
+
+
+def write_lexicon(entries: Sequence[LexiconEntry], path: Path) -> None:
+    """Write `source<TAB>target<TAB>score<TAB>rank` lines, with a header line."""
+    with Path(path).open("w", encoding="utf-8") as f:
+        f.write("source\ttarget\tscore\trank\n")
+        for e in entries:
+            f.write(f"{e.source}\t{e.target}\t{e.score:.6f}\t{e.rank}\n")
+
+
+def read_dictionary(path: Path) -> list[tuple[str, str]]:
+    """Read `source<TAB>target` lines (extra columns ignored, blank lines skipped).
+
+    Raises InputError naming `path` for a missing file, a line without a tab, or no pairs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "dictionary file not found")
+    pairs: list[tuple[str, str]] = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2 or not parts[0] or not parts[1]:
+                raise InputError(path, f"line {lineno}: expected 'source<TAB>target', got {line!r}")
+            pairs.append((parts[0], parts[1]))
+    if not pairs:
+        raise InputError(path, "no pairs in dictionary")
+    return pairs

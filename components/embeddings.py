@@ -1,0 +1,135 @@
+"""Word embeddings: fastText skipgram training and the `.vec` text format."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.errors import InputError
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """A vocabulary and its vectors.
+
+    words: the vocabulary, most frequent first (as fastText writes it).
+    vectors: float32 array of shape (len(words), dim).
+    """
+
+    words: list[str]
+    vectors: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def index(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.words)}
+
+
+def read_vec(path: Path, max_words: int | None = None) -> Embeddings:
+    """Read a fastText `.vec` text file, checking its shape and values.
+
+    Raises InputError naming `path` for a missing file, a bad header, rows of the
+    wrong dimension, duplicate words or non-finite values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "embedding file not found")
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    try:
+        with path.open(encoding="utf-8") as f:
+            header = f.readline().split()
+            if len(header) != 2 or not all(h.isdigit() for h in header):
+                raise InputError(path, f"first line must be '<count> <dim>', got {' '.join(header)!r}")
+            count, dim = int(header[0]), int(header[1])
+            if dim <= 0:
+                raise InputError(path, f"dimension must be positive, got {dim}")
+            for lineno, line in enumerate(f, start=2):
+                if max_words is not None and len(words) >= max_words:
+                    break
+                parts = line.rstrip("\n").rstrip(" ").split(" ")
+                if len(parts) != dim + 1:
+                    raise InputError(path, f"line {lineno}: expected {dim} values, got {len(parts) - 1}")
+                word = parts[0]
+                if word in seen:
+                    raise InputError(path, f"line {lineno}: duplicate word {word!r}")
+                try:
+                    vec = np.asarray(parts[1:], dtype=np.float32)
+                except ValueError as e:
+                    raise InputError(path, f"line {lineno}: {e}") from None
+                if not np.isfinite(vec).all():
+                    raise InputError(path, f"line {lineno}: non-finite value in vector of {word!r}")
+                seen.add(word)
+                words.append(word)
+                rows.append(vec)
+    except UnicodeDecodeError as e:
+        raise InputError(path, f"not UTF-8 ({e.reason} at byte {e.start})") from None
+    if not words:
+        raise InputError(path, "no vectors in file")
+    if max_words is None and len(words) != count:
+        raise InputError(path, f"header announces {count} words, file holds {len(words)}")
+    return Embeddings(words, np.stack(rows))
+
+
+def write_vec(emb: Embeddings, path: Path, precision: int = 5) -> None:
+    """Write `emb` in `.vec` text format (header '<count> <dim>', then 'word v1 ... vd')."""
+    if emb.vectors.ndim != 2 or emb.vectors.shape[0] != len(emb.words):
+        raise ValueError(f"vectors of shape {emb.vectors.shape} do not match {len(emb.words)} words")
+    fmt = f"%.{precision}f"
+    with Path(path).open("w", encoding="utf-8") as f:
+        f.write(f"{len(emb.words)} {emb.dim}\n")
+        for word, vec in zip(emb.words, emb.vectors):
+            f.write(word + " " + " ".join(fmt % x for x in vec) + "\n")
+
+
+EOS = "</s>"  # fastText's end-of-line token: not a word, left out of exported vectors
+
+
+class EmbeddingConfig(BaseModel):
+    """fastText skipgram settings (defaults suit Bible-sized corpora of ~1M tokens).
+
+    fastText's Python binding exposes no seed, and its multi-threaded training varies
+    between runs: the cache, not a seed, makes later stages reproducible.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    dim: int = Field(300, ge=2, le=1000)           # vector size
+    epochs: int = Field(10, ge=1)                  # passes over the corpus; small corpora need more
+    min_count: int = Field(3, ge=1)                # rarer words get no vector
+    window: int = Field(5, ge=1)                   # context window size
+    negatives: int = Field(10, ge=1)               # negative samples per positive
+    lr: float = Field(0.05, gt=0)                  # initial learning rate
+    min_subword: int = Field(3, ge=0)              # character n-gram range; 0/0 disables subwords
+    max_subword: int = Field(6, ge=0)
+    buckets: int = Field(200_000, ge=1)            # hashed n-gram rows; fastText's 2M wastes memory here
+
+
+def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int) -> tuple[Embeddings, list[int]]:
+    """Train skipgram vectors on a tokenised corpus (one sentence per line, tokens split by spaces).
+
+    Returns the embeddings (vocabulary most frequent first, vectors (vocab, dim)) and
+    the corpus count of each word.
+    """
+    import fasttext  # heavy native module: load only when training
+
+    corpus = Path(corpus)
+    if not corpus.is_file() or corpus.stat().st_size == 0:
+        raise InputError(corpus, "empty corpus: nothing to train embeddings on")
+    model = fasttext.train_unsupervised(
+        str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs, minCount=config.min_count,
+        ws=config.window, neg=config.negatives, lr=config.lr, minn=config.min_subword,
+        maxn=config.max_subword, bucket=config.buckets, thread=max(1, threads),
+        verbose=0)
+    words, counts = model.get_words(include_freq=True)
+    kept = [(w, c) for w, c in zip(words, counts) if w != EOS]
+    words, counts = [w for w, _ in kept], [c for _, c in kept]
+    if len(words) < 2:
+        raise InputError(corpus, f"only {len(words)} words reach min_count={config.min_count}")
+    vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
+    return Embeddings(list(words), vectors), [int(c) for c in counts]

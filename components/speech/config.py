@@ -1,0 +1,109 @@
+"""Settings of the speech stage, grouped per component (frozen pydantic models).
+
+Every field has its default and a comment saying why. Variants are Enums; the model-selection
+metric is named explicitly (`SelectionMetric`), never a magic string.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FeatureKind(str, Enum):
+    mfcc = "mfcc"      # 13 cepstra: decorrelated, what the DESIGN measurements used
+    logmel = "logmel"  # log mel filterbank energies
+
+
+class FeaturesConfig(_Frozen):
+    features_kind: FeatureKind = FeatureKind.mfcc
+    features_n_mfcc: int = Field(13, ge=1)         # cepstra kept (c0 included)
+    features_n_mels: int = Field(40, ge=8)         # mel bands (MFCC input, or the log-mel output)
+    features_win_ms: float = Field(25.0, gt=0)     # analysis window
+    features_hop_ms: float = Field(10.0, gt=0)     # frame shift: 100 frames per second
+    features_deltas: int = Field(2, ge=0, le=2)    # 0: none, 1: +delta, 2: +delta+delta-delta
+    features_normalise: bool = True                # per-utterance mean/variance normalisation
+
+
+class SegmentConfig(_Frozen):
+    segment_clusters: int = Field(64, ge=2)        # k-means units on frames; fewer = purer runs
+    segment_kmeans_iters: int = Field(25, ge=1)
+    segment_kmeans_frames: int = Field(200_000, ge=100)  # frames sampled to fit k-means
+    segment_context: int = Field(1, ge=0)          # stack +-context frames before clustering
+    segment_smooth_frames: int = Field(5, ge=1)    # majority filter on unit ids (odd; 1 = off)
+    segment_min_frames: int = Field(2, ge=1)       # shorter runs merge into a neighbour
+    segment_pca_dim: int = Field(64, ge=1)         # PCA of the pooled segment features
+
+
+class GeneratorConfig(_Frozen):
+    generator_kernel: int = Field(5, ge=1)         # conv width over segments: the context it sees
+    generator_hidden: int = Field(0, ge=0)         # 0 = one linear conv (wav2vec-U); else a hidden layer
+    generator_dropout: float = Field(0.1, ge=0, lt=1)  # on the input segment features
+    generator_lr: float = Field(4e-4, gt=0)
+    generator_join_segments: bool = True           # average adjacent segments with the same argmax
+    generator_gumbel: bool = False                 # hard Gumbel-softmax outputs instead of softmax
+    generator_gumbel_tau: float = Field(1.0, gt=0)
+
+
+class DiscriminatorConfig(_Frozen):
+    discriminator_kernel: int = Field(6, ge=1)
+    discriminator_dim: int = Field(256, ge=1)
+    discriminator_layers: int = Field(2, ge=1)     # conv layers before the scoring conv
+    discriminator_dropout: float = Field(0.1, ge=0, lt=1)
+    discriminator_lr: float = Field(5e-4, gt=0)
+    discriminator_weight_decay: float = Field(1e-4, ge=0)
+
+
+class SelectionMetric(str, Enum):
+    # wav2vec-U: phone-LM perplexity of the outputs / (fraction of phone types used)^2; lower wins
+    weighted_lm_ppl = "weighted_lm_ppl"
+
+
+class GanConfig(_Frozen):
+    generator: GeneratorConfig = GeneratorConfig()
+    discriminator: DiscriminatorConfig = DiscriminatorConfig()
+    gan_steps: int = Field(3000, ge=1)             # generator+discriminator updates
+    gan_batch_size: int = Field(64, ge=1)          # utterances (and text sentences) per batch
+    gan_gradient_penalty: float = Field(1.5, ge=0)  # on D, between real and fake (wav2vec-U 1.5-2)
+    gan_smoothness_weight: float = Field(0.5, ge=0)  # mean squared diff of adjacent G logits
+    gan_code_penalty: float = Field(2.0, ge=0)     # pushes batch phone-usage perplexity up
+    gan_text_silence: bool = True                  # keep silence in real text as in the audio
+    gan_eval_every: int = Field(250, ge=1)         # steps between criterion evaluations
+    gan_seeds: tuple[int, ...] = (0, 1, 2)         # independent runs; winner picked by selection
+    selection: SelectionMetric = SelectionMetric.weighted_lm_ppl
+
+
+class LmConfig(_Frozen):
+    lm_phone_order: int = Field(4, ge=1)           # phone n-gram order for the criterion
+    lm_word_order: int = Field(3, ge=1)            # word n-gram order for decoding
+    lm_discount: float = Field(0.75, gt=0, lt=1)   # absolute discounting (interpolated)
+
+
+class SupervisedConfig(_Frozen):
+    supervised_steps: int = Field(3000, ge=1)
+    supervised_batch_size: int = Field(32, ge=1)
+    supervised_lr: float = Field(1e-3, gt=0)
+    supervised_hidden: int = Field(256, ge=0)      # hidden conv layer of the reference generator
+    self_train_rounds: int = Field(1, ge=0)        # retrain on the GAN's own labels (wav2vec-U ST)
+
+
+class DecodeConfig(_Frozen):
+    decode_beam: int = Field(32, ge=1)             # hypotheses kept per input phone
+    decode_lm_weight: float = Field(1.0, ge=0)     # word LM log-prob scale
+    decode_word_penalty: float = Field(0.0)        # added per word (negative favours more words)
+    decode_sub_cost: float = Field(4.0, ge=0)      # phone substitution, in nats
+    decode_del_cost: float = Field(4.0, ge=0)      # input phone not in the word string
+    decode_ins_cost: float = Field(4.0, ge=0)      # lexicon phone missing from the input
+
+
+class SpeechConfig(_Frozen):
+    features: FeaturesConfig = FeaturesConfig()
+    segment: SegmentConfig = SegmentConfig()
+    gan: GanConfig = GanConfig()
+    lm: LmConfig = LmConfig()
+    supervised: SupervisedConfig = SupervisedConfig()
+    decode: DecodeConfig = DecodeConfig()

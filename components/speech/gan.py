@@ -1,0 +1,264 @@
+"""wav2vec-U style GAN: segment features -> phone distributions, judged against phonemised text.
+
+Generator: dropout + 1-D convolution over segments (optionally one hidden layer) -> phone
+logits; adjacent segments with the same argmax are joined (their logits averaged), so
+over-segmented audio still yields about one output per phone.
+Discriminator: a small 1-D conv net over phone-distribution sequences, one logit per sequence
+(mean over positions). Real = one-hot phonemised text; fake = the generator's softmax (or
+hard Gumbel-softmax) outputs.
+Generator loss = adversarial + smoothness (adjacent logits) + code penalty (low phone-usage
+perplexity); discriminator loss = real/fake BCE + gradient penalty.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.errors import InputError, UnpairedError
+from components.speech.config import DiscriminatorConfig, GanConfig, GeneratorConfig
+
+
+class Generator(nn.Module):
+    """(batch, segments, in_dim) features -> (batch, segments, n_phones) logits."""
+
+    def __init__(self, in_dim: int, n_phones: int, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.in_dim, self.n_phones = in_dim, n_phones
+        self.dropout = nn.Dropout(cfg.generator_dropout)
+        k = cfg.generator_kernel
+        if cfg.generator_hidden:
+            self.net = nn.Sequential(
+                nn.Conv1d(in_dim, cfg.generator_hidden, k, padding="same"), nn.GELU(),
+                nn.Dropout(cfg.generator_dropout),
+                nn.Conv1d(cfg.generator_hidden, n_phones, 1))
+        else:
+            self.net = nn.Conv1d(in_dim, n_phones, k, padding="same")
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, T, in_dim); mask: (B, T) bool, True at real segments. Returns (B, T, P)."""
+        if mask is not None:
+            x = x * mask[..., None]
+        return self.net(self.dropout(x).transpose(1, 2)).transpose(1, 2)
+
+
+class Discriminator(nn.Module):
+    """(batch, length, n_phones) distributions -> (batch,) real-vs-generated logits."""
+
+    def __init__(self, n_phones: int, cfg: DiscriminatorConfig) -> None:
+        super().__init__()
+        k, d = cfg.discriminator_kernel, cfg.discriminator_dim
+        layers: list[nn.Module] = [nn.Conv1d(n_phones, d, k, padding="same")]
+        for _ in range(cfg.discriminator_layers - 1):
+            layers += [nn.Dropout(cfg.discriminator_dropout), nn.GELU(),
+                       nn.Conv1d(d, d, k, padding="same")]
+        layers += [nn.Dropout(cfg.discriminator_dropout), nn.GELU(), nn.Conv1d(d, 1, k, padding="same")]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, P); mask: (B, L) bool. Returns (B,) logits (mean over valid positions)."""
+        m = mask[..., None].to(x.dtype)
+        y = self.net((x * m).transpose(1, 2)).transpose(1, 2)  # (B, L, 1)
+        return (y * m).sum((1, 2)) / m.sum((1, 2)).clamp_min(1)
+
+
+def join_segments(logits: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Average the logits of adjacent segments that share an argmax.
+
+    logits: (B, T, P); mask: (B, T) bool. Returns joined logits (B, T', P) and mask (B, T').
+    Differentiable with respect to the logits (the grouping itself is not).
+    """
+    B, T, P = logits.shape
+    pred = logits.detach().argmax(-1)
+    new = torch.ones_like(pred, dtype=torch.bool)
+    new[:, 1:] = pred[:, 1:] != pred[:, :-1]
+    new &= mask
+    run = torch.cumsum(new.long(), 1) - 1  # run index within each utterance
+    lengths = new.sum(1)
+    Tp = int(lengths.max()) if B else 0
+    flat = (torch.arange(B, device=logits.device)[:, None] * Tp + run.clamp_min(0))[mask]
+    sums = torch.zeros(B * max(Tp, 1), P, device=logits.device, dtype=logits.dtype)
+    sums = sums.index_add(0, flat, logits[mask])
+    counts = torch.zeros(B * max(Tp, 1), device=logits.device, dtype=logits.dtype)
+    counts = counts.index_add(0, flat, torch.ones_like(flat, dtype=logits.dtype))
+    out = (sums / counts.clamp_min(1)[:, None]).view(B, max(Tp, 1), P)
+    out_mask = torch.arange(max(Tp, 1), device=logits.device)[None] < lengths[:, None]
+    return out, out_mask
+
+
+def pad_batch(seqs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """List of (T_i, ...) tensors -> padded (B, T_max, ...) and mask (B, T_max) bool."""
+    lengths = torch.tensor([s.shape[0] for s in seqs])
+    padded = nn.utils.rnn.pad_sequence(list(seqs), batch_first=True)
+    mask = torch.arange(padded.shape[1])[None] < lengths[:, None]
+    return padded, mask.to(padded.device)
+
+
+def gradient_penalty(disc: Discriminator, real: torch.Tensor, real_mask: torch.Tensor,
+                     fake: torch.Tensor, fake_mask: torch.Tensor,
+                     gen: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP penalty E[(||grad D(x_hat)|| - 1)^2] at random interpolates of real and fake
+    (both cut to their common length). real, fake: (B, L, P). Returns a scalar."""
+    L = min(real.shape[1], fake.shape[1])
+    B = min(real.shape[0], fake.shape[0])
+    alpha = torch.rand(B, 1, 1, generator=gen).to(real.device)
+    x = (alpha * real[:B, :L] + (1 - alpha) * fake[:B, :L]).requires_grad_(True)
+    mask = real_mask[:B, :L] | fake_mask[:B, :L]
+    score = disc(x, mask)
+    (grad,) = torch.autograd.grad(score.sum(), x, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def code_perplexity(probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Perplexity of the batch-average phone distribution (phones in use); probs (B, T, P)."""
+    avg = probs[mask].mean(0)
+    return torch.exp(-(avg * torch.log(avg + 1e-7)).sum())
+
+
+@torch.no_grad()
+def transcribe(generator: Generator, segments: Sequence[torch.Tensor], device: torch.device,
+               batch_size: int = 64) -> list[list[int]]:
+    """Phone ids per utterance: argmax per segment, repeats merged (silence kept).
+
+    segments: list of (T_i, in_dim) tensors.
+    """
+    generator.eval()
+    out: list[list[int]] = []
+    for i in range(0, len(segments), batch_size):
+        x, mask = pad_batch([s.to(device) for s in segments[i:i + batch_size]])
+        pred = generator(x, mask).argmax(-1).cpu()
+        for p, m in zip(pred, mask.cpu()):
+            ids = p[m].tolist()
+            out.append([a for j, a in enumerate(ids) if j == 0 or ids[j - 1] != a])
+    return out
+
+
+@dataclass
+class GanResult:
+    """Outcome of one seed: the generator weights kept (the best by `score`, else the last),
+    the step they come from, their score, and per-evaluation history rows."""
+
+    generator_state: dict[str, torch.Tensor]
+    in_dim: int
+    n_phones: int
+    step: int
+    score: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def generator(self, cfg: GeneratorConfig, device: torch.device) -> Generator:
+        g = Generator(self.in_dim, self.n_phones, cfg).to(device)
+        g.load_state_dict(self.generator_state)
+        return g.eval()
+
+
+def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n_phones: int,
+              cfg: GanConfig, device: torch.device, seed: int,
+              score: Callable[[list[list[int]]], float] | None = None,
+              progress: Callable[[int, dict[str, float]], None] | None = None,
+              checkpoint: Callable[[dict], None] | None = None,
+              resume: dict | None = None) -> GanResult:
+    """Train generator and discriminator adversarially.
+
+    segments: unpaired audio, list of (T_i, in_dim) float segment features.
+    text: unpaired phone-id sequences (ids < n_phones), the real samples.
+    score: unsupervised criterion of the generator's transcriptions of `segments` (lower is
+        better); evaluated every `gan_eval_every` steps, the best generator is kept.
+    progress(step, metrics) is called at each evaluation; checkpoint(state) receives a
+    resumable state (pass it back as `resume` to continue after a crash).
+    Raises UnpairedError on a non-finite loss.
+    """
+    if not segments or not text:
+        raise InputError("gan", "needs both audio segments and text")
+    torch.manual_seed(seed)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    in_dim = int(segments[0].shape[1])
+    G = Generator(in_dim, n_phones, cfg.generator).to(device)
+    D = Discriminator(n_phones, cfg.discriminator).to(device)
+    gc, dc = cfg.generator, cfg.discriminator
+    opt_g = torch.optim.Adam(G.parameters(), lr=gc.generator_lr, betas=(0.5, 0.98))
+    opt_d = torch.optim.Adam(D.parameters(), lr=dc.discriminator_lr, betas=(0.5, 0.98),
+                             weight_decay=dc.discriminator_weight_decay)
+    text_t = [torch.tensor(t, dtype=torch.long) for t in text if len(t) > 0]
+    seg_t = [s.float() for s in segments if s.shape[0] > 0]
+    start, best, history = 0, (math.inf, None, 0), []
+    if resume is not None:
+        G.load_state_dict(resume["generator"]); D.load_state_dict(resume["discriminator"])
+        opt_g.load_state_dict(resume["opt_g"]); opt_d.load_state_dict(resume["opt_d"])
+        start, history = resume["step"], list(resume["history"])
+        best = (resume["best_score"], resume["best_state"], resume["best_step"])
+        gen.set_state(resume["rng"])
+    B = cfg.gan_batch_size
+
+    def fake_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(seg_t), (B,), generator=gen).tolist()
+        x, mask = pad_batch([seg_t[i] for i in idx])
+        x, mask = x.to(device), mask.to(device)
+        logits = G(x, mask)
+        if gc.generator_join_segments:
+            joined, jmask = join_segments(logits, mask)
+        else:
+            joined, jmask = logits, mask
+        if gc.generator_gumbel:
+            probs = F.gumbel_softmax(joined, tau=gc.generator_gumbel_tau, hard=True)
+        else:
+            probs = joined.softmax(-1)
+        return probs * jmask[..., None], jmask, logits, mask
+
+    def real_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(text_t), (B,), generator=gen).tolist()
+        ids, mask = pad_batch([text_t[i] for i in idx])
+        return F.one_hot(ids, n_phones).float().to(device) * mask.to(device)[..., None], mask.to(device)
+
+    for step in range(start, cfg.gan_steps):
+        G.train(); D.train()
+        # discriminator step
+        real, rmask = real_batch()
+        with torch.no_grad():
+            fake, fmask, _, _ = fake_batch()
+        d_real, d_fake = D(real, rmask), D(fake, fmask)
+        loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        if cfg.gan_gradient_penalty > 0:
+            loss_d = loss_d + cfg.gan_gradient_penalty * gradient_penalty(D, real, rmask, fake, fmask, gen)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # generator step
+        fake, fmask, logits, mask = fake_batch()
+        d_gen = D(fake, fmask)
+        adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        valid_pairs = mask[:, 1:] & mask[:, :-1]
+        smooth = ((logits[:, 1:] - logits[:, :-1]) ** 2).mean(-1)[valid_pairs].mean()
+        ppl = code_perplexity(logits.softmax(-1), mask)
+        code = (n_phones - ppl) / n_phones
+        loss_g = adv + cfg.gan_smoothness_weight * smooth + cfg.gan_code_penalty * code
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        if not (torch.isfinite(loss_g) and torch.isfinite(loss_d)):
+            raise UnpairedError(f"GAN seed {seed}: non-finite loss at step {step}")
+        last = step + 1 == cfg.gan_steps
+        if (step + 1) % cfg.gan_eval_every == 0 or last:
+            row = {"step": step + 1, "loss_d": float(loss_d), "loss_g": float(adv),
+                   "smooth": float(smooth), "code_ppl": float(ppl)}
+            if score is not None:
+                row["score"] = float(score(transcribe(G, seg_t, device)))
+                if row["score"] < best[0]:
+                    best = (row["score"], copy.deepcopy(G.state_dict()), step + 1)
+            history.append(row)
+            if progress is not None:
+                progress(step + 1, row)
+            if checkpoint is not None:
+                checkpoint({"generator": G.state_dict(), "discriminator": D.state_dict(),
+                            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                            "step": step + 1, "history": history, "best_score": best[0],
+                            "best_state": best[1], "best_step": best[2], "rng": gen.get_state()})
+    if best[1] is None:
+        best = (math.nan, G.state_dict(), cfg.gan_steps)
+    state = {k: v.detach().cpu().clone() for k, v in best[1].items()}
+    return GanResult(state, in_dim, n_phones, best[2], best[0], history)

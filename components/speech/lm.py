@@ -1,0 +1,85 @@
+"""n-gram language models (phones for the selection criterion, words for decoding).
+
+Interpolated absolute discounting: p(w|h) = max(c(hw) - D, 0) / c(h) + D * N1+(h.) / c(h) * p(w|h'),
+down to a unigram interpolated with the uniform distribution over the vocabulary (+ end mark),
+so every token, seen or not, gets a non-zero probability.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Hashable, Iterable, Sequence
+
+BOS = "<s>"
+EOS = "</s>"
+
+
+@dataclass
+class NgramLM:
+    """An n-gram LM over hashable tokens. Build with `NgramLM.fit`."""
+
+    order: int
+    discount: float
+    vocab: frozenset
+    # counts[n][context] -> Counter(token -> count) for contexts of length n (0 .. order-1)
+    counts: list[dict[tuple, Counter]] = field(default_factory=list)
+    _totals: list[dict[tuple, int]] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def fit(cls, sentences: Iterable[Sequence[Hashable]], order: int, discount: float = 0.75,
+            vocab: Iterable[Hashable] | None = None) -> "NgramLM":
+        """Count n-grams of `sentences` (each padded with BOS on the left and EOS at the end).
+
+        `vocab` adds tokens that may be unseen (they get the uniform share).
+        """
+        if order < 1:
+            raise ValueError("order must be >= 1")
+        counts: list[dict[tuple, Counter]] = [defaultdict(Counter) for _ in range(order)]
+        seen: set = set(vocab or ())
+        for sent in sentences:
+            toks = [BOS] * (order - 1) + list(sent) + [EOS]
+            seen.update(sent)
+            for i in range(order - 1, len(toks)):
+                for n in range(order):
+                    counts[n][tuple(toks[i - n:i])][toks[i]] += 1
+        lm = cls(order=order, discount=discount, vocab=frozenset(seen) | {EOS},
+                 counts=[dict(c) for c in counts])
+        lm._totals = [{h: sum(c.values()) for h, c in level.items()} for level in lm.counts]
+        return lm
+
+    def prob(self, token: Hashable, context: Sequence[Hashable]) -> float:
+        """p(token | context); the context is cut to the last order-1 tokens."""
+        ctx = tuple(context)[-(self.order - 1):] if self.order > 1 else ()
+        if len(ctx) < self.order - 1:
+            ctx = (BOS,) * (self.order - 1 - len(ctx)) + ctx
+        p = 1.0 / len(self.vocab)
+        d = self.discount
+        for n in range(self.order):
+            h = ctx[len(ctx) - n:] if n else ()
+            followers = self.counts[n].get(h)
+            if not followers:
+                continue
+            total = self._totals[n][h]
+            p = max(followers.get(token, 0) - d, 0) / total + d * len(followers) / total * p
+        return p
+
+    def logprob(self, token: Hashable, context: Sequence[Hashable]) -> float:
+        """Natural log of `prob`."""
+        return math.log(self.prob(token, context))
+
+    def sentence_logprob(self, sent: Sequence[Hashable]) -> float:
+        """log p(sent, EOS), natural log."""
+        ctx: list = [BOS] * (self.order - 1)
+        total = 0.0
+        for tok in list(sent) + [EOS]:
+            total += self.logprob(tok, ctx)
+            ctx.append(tok)
+        return total
+
+    def perplexity(self, sentences: Sequence[Sequence[Hashable]]) -> float:
+        """exp(-mean log-prob per token), end marks counted as tokens."""
+        n = sum(len(s) + 1 for s in sentences)
+        if n == 0:
+            raise ValueError("no sentences to score")
+        return math.exp(-sum(self.sentence_logprob(s) for s in sentences) / n)

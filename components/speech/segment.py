@@ -1,0 +1,206 @@
+"""Unsupervised segmentation: k-means units on frames, runs of one unit -> a segment,
+mean pooling per segment, then PCA (as wav2vec-U prepares its audio).
+
+MFCC k-means units are impure and their runs over-segment (several segments per phone), so
+the unit ids are majority-smoothed and very short runs are merged before pooling; the GAN's
+generator can further join adjacent segments it labels alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from components.errors import InputError
+from components.speech.config import SegmentConfig
+
+
+@dataclass(frozen=True)
+class SegmentModel:
+    """Fitted segmentation state.
+
+    centroids: (clusters, frame_dim * (2 * context + 1)) k-means centres on stacked frames.
+    pca_mean: (frame_dim,); pca_components: (frame_dim, pca_dim); pca_scale: (pca_dim,)
+    (pooled features are whitened: projected, then divided by the component std).
+    """
+
+    centroids: torch.Tensor
+    pca_mean: torch.Tensor
+    pca_components: torch.Tensor
+    pca_scale: torch.Tensor
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {k: getattr(self, k).cpu() for k in ("centroids", "pca_mean", "pca_components", "pca_scale")}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, torch.Tensor]) -> "SegmentModel":
+        return cls(**{k: state[k] for k in ("centroids", "pca_mean", "pca_components", "pca_scale")})
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """One utterance after segmentation.
+
+    features: (segments, pca_dim) float32 pooled, whitened features.
+    bounds: (segments, 2) int64 [start, end) frame indices.
+    """
+
+    features: torch.Tensor
+    bounds: torch.Tensor
+
+
+def stack_context(frames: torch.Tensor, context: int) -> torch.Tensor:
+    """(frames, dim) -> (frames, dim * (2 * context + 1)), edges padded by repetition."""
+    if context == 0:
+        return frames
+    n = frames.shape[0]
+    idx = torch.arange(n, device=frames.device)
+    parts = [frames[(idx + o).clamp(0, n - 1)] for o in range(-context, context + 1)]
+    return torch.cat(parts, dim=1)
+
+
+def _sq_dists(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    return (x * x).sum(1, keepdim=True) - 2 * x @ c.T + (c * c).sum(1)
+
+
+def assign_units(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 65_536) -> torch.Tensor:
+    """Nearest centroid of each row. x: (n, dim); returns int64 (n,)."""
+    out = [(_sq_dists(x[i:i + chunk], centroids)).argmin(1) for i in range(0, x.shape[0], chunk)]
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long, device=x.device)
+
+
+def kmeans(x: torch.Tensor, k: int, iters: int, seed: int) -> torch.Tensor:
+    """Lloyd's k-means with k-means++ initialisation, deterministic given `seed`.
+
+    x: (n, dim) on any device. Returns centroids (k, dim) on x's device.
+    Raises InputError when there are fewer rows than clusters.
+    """
+    n = x.shape[0]
+    if n < k:
+        raise InputError("k-means", f"{n} frames cannot make {k} clusters")
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    cent = [x[int(torch.randint(n, (1,), generator=gen))]]
+    d2 = _sq_dists(x, cent[0][None]).squeeze(1).clamp_min(0)
+    for _ in range(1, k):
+        probs = (d2 / d2.sum()).cpu().double()
+        i = int(torch.multinomial(probs, 1, generator=gen))
+        cent.append(x[i])
+        d2 = torch.minimum(d2, _sq_dists(x, x[i][None]).squeeze(1).clamp_min(0))
+    c = torch.stack(cent)
+    for _ in range(iters):
+        a = assign_units(x, c)
+        sums = torch.zeros_like(c).index_add_(0, a, x)
+        counts = torch.bincount(a, minlength=k).to(x.dtype)
+        empty = counts == 0
+        c = torch.where(empty[:, None], c, sums / counts.clamp_min(1)[:, None])
+    return c
+
+
+def smooth_units(ids: torch.Tensor, window: int) -> torch.Tensor:
+    """Majority filter over a centred window of `window` frames (ties: the lowest id).
+
+    ids: int64 (frames,). Returns int64 (frames,).
+    """
+    if window <= 1 or ids.numel() == 0:
+        return ids
+    half = window // 2
+    n = ids.shape[0]
+    idx = torch.arange(n, device=ids.device)
+    win = torch.stack([ids[(idx + o).clamp(0, n - 1)] for o in range(-half, half + 1)], 1)
+    k = int(ids.max()) + 1
+    counts = torch.zeros(n, k, device=ids.device).scatter_add_(1, win, torch.ones_like(win, dtype=torch.float))
+    centre_bonus = torch.zeros_like(counts).scatter_(1, ids[:, None], 0.5)  # ties keep the centre
+    return (counts + centre_bonus).argmax(1)
+
+
+def runs_to_segments(ids: torch.Tensor, min_frames: int = 1) -> torch.Tensor:
+    """Runs of equal ids -> segment bounds; runs shorter than `min_frames` join the previous
+    segment (the first joins the next).
+
+    ids: int64 (frames,), frames >= 1. Returns int64 (segments, 2) of [start, end) frames.
+    """
+    n = ids.shape[0]
+    if n == 0:
+        raise InputError("segmentation", "utterance has no frames")
+    change = torch.nonzero(ids[1:] != ids[:-1]).flatten() + 1
+    starts = [0] + change.tolist()
+    ends = starts[1:] + [n]
+    segs: list[list[int]] = []
+    for s, e in zip(starts, ends):
+        if segs and (e - s < min_frames or segs[-1][1] - segs[-1][0] < min_frames):
+            segs[-1][1] = e
+        else:
+            segs.append([s, e])
+    return torch.tensor(segs, dtype=torch.long)
+
+
+def pool_segments(frames: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
+    """Mean of the frames in each segment. frames: (frames, dim); bounds: (segments, 2).
+
+    Returns (segments, dim).
+    """
+    seg_of_frame = torch.repeat_interleave(torch.arange(bounds.shape[0], device=frames.device),
+                                           (bounds[:, 1] - bounds[:, 0]).to(frames.device))
+    sums = torch.zeros(bounds.shape[0], frames.shape[1], device=frames.device, dtype=frames.dtype)
+    sums.index_add_(0, seg_of_frame, frames[: seg_of_frame.shape[0]])
+    return sums / (bounds[:, 1] - bounds[:, 0]).to(frames.device, frames.dtype)[:, None]
+
+
+def fit_pca(x: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """PCA of rows x: (n, d). Returns mean (d,), components (d, min(dim, d)), scale (min(dim, d),)
+    where scale is the std along each component (for whitening)."""
+    mean = x.mean(0)
+    xc = x - mean
+    cov = xc.T @ xc / max(1, x.shape[0] - 1)
+    evals, evecs = torch.linalg.eigh(cov.double())
+    order = torch.argsort(evals, descending=True)[: min(dim, x.shape[1])]
+    comps = evecs[:, order].to(x.dtype)
+    scale = evals[order].clamp_min(1e-8).sqrt().to(x.dtype)
+    return mean, comps, scale
+
+
+def _bounds(feats: torch.Tensor, centroids: torch.Tensor, cfg: SegmentConfig) -> torch.Tensor:
+    ids = assign_units(stack_context(feats, cfg.segment_context), centroids.to(feats.device))
+    ids = smooth_units(ids, cfg.segment_smooth_frames)
+    return runs_to_segments(ids, cfg.segment_min_frames)
+
+
+def fit_segmenter(utterances: list[torch.Tensor], cfg: SegmentConfig, seed: int,
+                  device: torch.device) -> SegmentModel:
+    """Fit k-means units on (a sample of) frames, then PCA on the pooled segments.
+
+    utterances: list of (frames, dim) feature tensors. Deterministic given `seed`.
+    """
+    if not utterances:
+        raise InputError("segmentation", "no utterances to fit on")
+    stacked = torch.cat([stack_context(u, cfg.segment_context) for u in utterances]).to(device)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    if stacked.shape[0] > cfg.segment_kmeans_frames:
+        pick = torch.randperm(stacked.shape[0], generator=gen)[: cfg.segment_kmeans_frames]
+        stacked = stacked[pick.to(device)]
+    cent = kmeans(stacked, cfg.segment_clusters, cfg.segment_kmeans_iters, seed)
+    pooled = torch.cat([pool_segments(u.to(device), _bounds(u.to(device), cent, cfg))
+                        for u in utterances])
+    mean, comps, scale = fit_pca(pooled, cfg.segment_pca_dim)
+    return SegmentModel(cent.cpu(), mean.cpu(), comps.cpu(), scale.cpu())
+
+
+def segment_utterance(feats: torch.Tensor, model: SegmentModel, cfg: SegmentConfig) -> Segmented:
+    """Segment one utterance. feats: (frames, dim). Returns pooled, PCA-whitened segments."""
+    bounds = _bounds(feats, model.centroids, cfg)
+    pooled = pool_segments(feats, bounds.to(feats.device))
+    dev = feats.device
+    z = (pooled - model.pca_mean.to(dev)) @ model.pca_components.to(dev) / model.pca_scale.to(dev)
+    return Segmented(features=z.contiguous(), bounds=bounds)
+
+
+def segment_labels(bounds: torch.Tensor, frame_labels: list[int]) -> list[int]:
+    """Majority frame label of each segment (bounds: (segments, 2)); for evaluation and the
+    supervised reference only."""
+    lab = torch.tensor(frame_labels, dtype=torch.long)
+    out = []
+    for s, e in bounds.tolist():
+        e = min(e, len(frame_labels))
+        s = min(s, e - 1)
+        out.append(int(torch.bincount(lab[s:e]).argmax()))
+    return out

@@ -1,0 +1,143 @@
+"""Content-addressed artifact store with atomic writes.
+
+An artifact is a file or a directory written under `<root>/tmp/` and moved into
+`<root>/objects/<sha[:2]>/<sha>/<name>` by a single rename once complete, so a
+killed writer never leaves an entry that a later run would trust.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.errors import StoreError
+
+_CHUNK = 1 << 20
+
+
+class ArtifactRef(BaseModel):
+    """A small, hashable pointer to a stored artifact.
+
+    `path` is relative to the store root and derived from the content hash, so two
+    refs are equal exactly when their contents (and metadata) are.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    sha256: str
+    path: str
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def __hash__(self) -> int:  # frozen models with dict fields are not hashable by default
+        return hash((self.kind, self.sha256, self.path))
+
+
+def hash_path(path: Path) -> str:
+    """SHA-256 of a file's bytes, or of a directory's sorted (relative name, file hash) pairs."""
+    path = Path(path)
+    if path.is_file():
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+        return h.hexdigest()
+    if path.is_dir():
+        h = hashlib.sha256(b"dir\0")
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(child.relative_to(path).as_posix().encode() + b"\0")
+            h.update(hash_path(child).encode() + b"\0")
+        return h.hexdigest()
+    raise StoreError(f"{path}: nothing to hash")
+
+
+class ArtifactStore:
+    """Files addressed by content under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._tmp = self.root / "tmp"
+        self._objects = self.root / "objects"
+
+    def path(self, ref: ArtifactRef) -> Path:
+        """Absolute path of a stored artifact; refuses refs that point outside the store."""
+        target = (self.root / ref.path).resolve()
+        if not target.is_relative_to(self._objects):
+            raise StoreError(f"artifact path {ref.path!r} escapes the store at {self.root}")
+        if not target.exists():
+            raise StoreError(f"artifact {ref.kind} {ref.sha256[:12]} is missing from {self.root}")
+        return target
+
+    def exists(self, ref: ArtifactRef) -> bool:
+        try:
+            self.path(ref)
+        except StoreError:
+            return False
+        return True
+
+    def verify(self, ref: ArtifactRef) -> bool:
+        """True when the stored bytes still hash to the ref's sha256."""
+        return self.exists(ref) and hash_path(self.path(ref)) == ref.sha256
+
+    @contextmanager
+    def writer(self, kind: str, name: str, meta: dict[str, Any] | None = None,
+               directory: bool = False) -> Iterator["PendingArtifact"]:
+        """Yield a temporary path to write one artifact; commit it atomically on success.
+
+        On an exception the temporary file or directory is removed and nothing is stored.
+        """
+        if not name or "/" in name or name in {".", ".."}:
+            raise StoreError(f"invalid artifact name {name!r}")
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self._tmp))
+        pending = PendingArtifact(kind, staging / name, dict(meta or {}))
+        if directory:
+            pending.path.mkdir()
+        try:
+            yield pending
+            pending.ref = self._commit(kind, pending.path, pending.meta)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def put_file(self, source: Path, kind: str, meta: dict[str, Any] | None = None) -> ArtifactRef:
+        """Copy an existing file or directory into the store."""
+        source = Path(source)
+        with self.writer(kind, source.name, meta, directory=False) as out:
+            if source.is_dir():
+                shutil.copytree(source, out.path)
+            else:
+                shutil.copyfile(source, out.path)
+        return out.ref
+
+    def _commit(self, kind: str, staged: Path, meta: dict[str, Any]) -> ArtifactRef:
+        if not staged.exists():
+            raise StoreError(f"writer for {kind} produced no {staged.name}")
+        sha = hash_path(staged)
+        final_dir = self._objects / sha[:2] / sha
+        final = final_dir / staged.name
+        if not final.exists():
+            final_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staged, final)  # atomic within one filesystem
+            except OSError:
+                # A concurrent writer committed the same content first: keep its copy.
+                if not final.exists():
+                    raise
+        return ArtifactRef(kind=kind, sha256=sha, path=final.relative_to(self.root).as_posix(), meta=meta)
+
+
+class PendingArtifact:
+    """Where a writer puts its bytes; `ref` is set once the artifact is committed."""
+
+    def __init__(self, kind: str, path: Path, meta: dict[str, Any]) -> None:
+        self.kind = kind
+        self.path = path
+        self.meta = meta
+        self.ref: ArtifactRef | None = None

@@ -1,0 +1,72 @@
+"""Stage 1: prepare monolingual corpora, the parallel test set, embeddings and the dictionary."""
+from __future__ import annotations
+
+import time
+
+from prefect import flow
+from pydantic import BaseModel
+
+from components.corpus import CorpusConfig
+from components.store import ArtifactRef
+from tasks.corpus import (build_dictionary, check_leakage, fingerprint_sources, prepare_side,
+                          prepare_test, publish_corpus_report, train_embeddings)
+
+
+class CorpusResult(BaseModel):
+    """Refs the later stages consume, plus the statistics the report shows."""
+
+    pair: str
+    src_corpus: ArtifactRef
+    tgt_corpus: ArtifactRef
+    test: ArtifactRef
+    src_vectors: ArtifactRef
+    tgt_vectors: ArtifactRef
+    dictionary: ArtifactRef
+    leakage: dict[str, int]
+    seconds: float
+
+    def stats_rows(self) -> list[dict[str, object]]:
+        """One row per quantity, with the source and target columns side by side."""
+        s, t, d = self.src_corpus.meta, self.tgt_corpus.meta, self.dictionary.meta
+        rows = [
+            ("training half", s["half"], t["half"]),
+            ("train sentences", s["train_sentences"], t["train_sentences"]),
+            ("train tokens", s["train_tokens"], t["train_tokens"]),
+            ("valid sentences", s["valid_sentences"], t["valid_sentences"]),
+            ("dropped: duplicates", s["clean"]["duplicate"], t["clean"]["duplicate"]),
+            ("dropped: length", s["clean"]["too_short"] + s["clean"]["too_long"],
+             t["clean"]["too_short"] + t["clean"]["too_long"]),
+            ("dropped: in test set", s["clean"]["in_test"], t["clean"]["in_test"]),
+            ("vocabulary (embeddings)", self.src_vectors.meta["words"], self.tgt_vectors.meta["words"]),
+            ("test sentences", self.test.meta["sentences"], self.test.meta["sentences"]),
+            ("dictionary words in vocabulary",
+             f"{d['src_covered']}/{d['src_words']} ({d['src_covered'] / max(1, d['src_words']):.0%})",
+             f"{d['tgt_covered']}/{d['tgt_words']} ({d['tgt_covered'] / max(1, d['tgt_words']):.0%})"),
+            ("dictionary seed pairs / words", f"{d['seed_pairs']} / {d['seed_words']}", ""),
+            ("dictionary test pairs / words", f"{d['test_pairs']} / {d['test_words']}", ""),
+        ]
+        rows += [(f"leak check: {k}", v, "") for k, v in self.leakage.items()]
+        src, tgt = self.pair.split("-")
+        return [{"statistic": name, src: a, tgt: b} for name, a, b in rows]
+
+
+@flow(name="prepare-corpus", log_prints=True)
+def prepare_corpus(config: CorpusConfig = CorpusConfig(), refresh: bool = False) -> CorpusResult:
+    """Clean and split both languages, train their embeddings, build the evaluation dictionary."""
+    start = time.perf_counter()
+    opts = {"refresh_cache": refresh}
+    fingerprint = fingerprint_sources(config)
+    tests = tuple(config.test_files or ())
+    src = prepare_side.with_options(**opts).submit(config.src, "A", config.split, config.text, tests[:1], fingerprint)
+    tgt = prepare_side.with_options(**opts).submit(config.tgt, "B", config.split, config.text, tests[1:], fingerprint)
+    test = prepare_test.with_options(**opts).submit(config, fingerprint)
+    src_vec = train_embeddings.with_options(**opts).submit(src, config.embeddings)
+    tgt_vec = train_embeddings.with_options(**opts).submit(tgt, config.embeddings)
+    dictionary = build_dictionary.with_options(**opts).submit(config, src_vec, tgt_vec, fingerprint)
+    leakage = check_leakage.submit(src, tgt, test)
+    result = CorpusResult(pair=config.pair, src_corpus=src.result(), tgt_corpus=tgt.result(),
+                          test=test.result(), src_vectors=src_vec.result(), tgt_vectors=tgt_vec.result(),
+                          dictionary=dictionary.result(), leakage=leakage.result(),
+                          seconds=time.perf_counter() - start)
+    publish_corpus_report(config.pair, result.stats_rows())
+    return result

@@ -1,0 +1,23 @@
+"""Named parameter presets: `quick` for demos and CI-sized runs, `full` for benchmark numbers."""
+from __future__ import annotations
+
+from enum import Enum
+
+from components.corpus import CorpusConfig
+from components.embeddings import EmbeddingConfig
+
+
+class Preset(str, Enum):
+    quick = "quick"
+    full = "full"
+
+
+_EMBEDDINGS = {
+    Preset.quick: EmbeddingConfig(dim=300, epochs=10),
+    Preset.full: EmbeddingConfig(dim=300, epochs=20),
+}
+
+
+def corpus_config(pair: str, preset: Preset = Preset.quick) -> CorpusConfig:
+    """The built-in Bible corpus for `pair` ('src-tgt') with the preset's embedding settings."""
+    return CorpusConfig.for_pair(pair, embeddings=_EMBEDDINGS[Preset(preset)])

@@ -1,0 +1,39 @@
+"""Where the project keeps its state, set before Prefect is imported.
+
+Prefect reads its settings once at import, so `configure()` must run first: the
+`tasks` and `flows` packages call it in their `__init__`. Explicit environment
+variables always win over these defaults.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+
+
+def project_root() -> Path:
+    """The checkout (editable install) or, for an installed package, the working directory."""
+    if "UNPAIRED_HOME" in os.environ:
+        return Path(os.environ["UNPAIRED_HOME"]).resolve()
+    if (_PACKAGE_PARENT / "pyproject.toml").is_file():
+        return _PACKAGE_PARENT
+    return Path.cwd()
+
+
+def data_root() -> Path:
+    """Runtime data: corpora, the artifact store, Prefect results, reports."""
+    return Path(os.environ.get("UNPAIRED_DATA", project_root() / "data")).resolve()
+
+
+def configure() -> None:
+    """Keep Prefect's state inside the project and never phone home."""
+    defaults = {
+        "PREFECT_HOME": str(project_root() / ".prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOCAL_STORAGE_PATH": str(data_root() / "prefect-results"),
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)

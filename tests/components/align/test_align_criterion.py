@@ -1,0 +1,48 @@
+import inspect
+
+import torch
+
+from components.align import AlignConfig, align, evaluate_result
+from components.align.config import CriterionConfig, Retrieval, RetrievalConfig
+from components.align.criterion import mean_cosine_criterion
+from components.align.normalize import unit_length
+
+
+def test_criterion_matches_independent_computation():
+    g = torch.Generator().manual_seed(0)
+    src, tgt = unit_length(torch.randn(400, 16, generator=g)), unit_length(torch.randn(350, 16, generator=g))
+    config = CriterionConfig(n_most_frequent=100)
+    sims = src.double() @ tgt.double().T
+    csls = 2 * sims - sims.topk(10, dim=1).values.mean(1)[:, None] - sims.topk(10, dim=0).values.mean(0)[None, :]
+    best = csls[:100].argmax(dim=1)
+    expected = sims[torch.arange(100), best].mean().item()
+    assert abs(mean_cosine_criterion(src, tgt, config, RetrievalConfig()) - expected) < 1e-5
+
+
+def test_criterion_clamps_to_vocabulary_and_rises_with_alignment():
+    g = torch.Generator().manual_seed(1)
+    src = unit_length(torch.randn(300, 16, generator=g))
+    noisy = unit_length(src + 0.1 * torch.randn(300, 16, generator=g))
+    unrelated = unit_length(torch.randn(300, 16, generator=g))
+    config = CriterionConfig()  # 10000 most frequent > 300 words: clamped
+    aligned = mean_cosine_criterion(src, noisy, config, RetrievalConfig())
+    assert aligned > mean_cosine_criterion(src, unrelated, config, RetrievalConfig()) + 0.15
+    assert aligned == mean_cosine_criterion(src, noisy, config.model_copy(update={"retrieval": Retrieval.CSLS}), RetrievalConfig())
+
+
+def test_criterion_and_selection_take_no_dictionary():
+    for fn in (mean_cosine_criterion, align):
+        names = set(inspect.signature(fn).parameters)
+        assert not names & {"pairs", "dictionary", "dico", "test_pairs", "gold"}, fn.__name__
+
+
+def test_criterion_unchanged_when_test_pairs_change(planted, cpu):
+    config = AlignConfig(refine={"n_refinement": 1})
+    result = align(planted.src, planted.tgt, config, cpu, seed=0)
+    true_pairs = planted.pairs
+    scrambled = [(s, planted.pairs[(i + 7) % len(planted.pairs)][1]) for i, (s, _) in enumerate(planted.pairs)]
+    good = evaluate_result(result, true_pairs, config, cpu).metrics["p1_csls_s2t"]
+    bad = evaluate_result(result, scrambled, config, cpu).metrics["p1_csls_s2t"]
+    assert good > 0.8 and bad < 0.05  # the test dictionary matters to the test...
+    again = align(planted.src, planted.tgt, config, cpu, seed=0)
+    assert again.criterion == result.criterion  # ...and not to the criterion, which never sees it

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from components.align.config import EvaluationConfig, RetrievalConfig
+from components.align.evaluate import evaluate_copy, evaluate_translation, gold_translations
+from components.errors import InputError
+
+EVAL = EvaluationConfig(ks=(1, 2), frequency_buckets=(2,))
+
+# Three source words, four target words, in a 2-d space where the translations are obvious.
+SRC_WORDS = ["a", "b", "c"]
+TGT_WORDS = ["A", "B", "c", "zz"]
+SRC = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+TGT = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [-1.0, 0.0]])
+
+
+def _eval(pairs, src=SRC, tgt=TGT):
+    return evaluate_translation(src, tgt, SRC_WORDS, TGT_WORDS, pairs, EVAL, RetrievalConfig(csls_k=2), "test.tsv")
+
+
+def test_precision_counts_any_gold_translation():
+    # 'b' has two gold targets; the retrieved one ('B') is among them.
+    report = _eval([("a", "A"), ("b", "zz"), ("b", "B"), ("c", "c")])
+    assert report.metrics["p1_nn_s2t"] == 1.0
+    assert report.counts["queries_s2t"] == 3 and report.counts["queries_t2s"] == 4
+    assert set(report.metrics) == {f"p{k}_{m}_{d}" for k in (1, 2) for m in ("nn", "csls") for d in ("s2t", "t2s")}
+
+
+def test_wrong_gold_gives_zero_and_pk_is_monotone():
+    report = _eval([("a", "B"), ("b", "A")])
+    assert report.metrics["p1_nn_s2t"] == 0.0
+    assert report.metrics["p2_nn_s2t"] >= report.metrics["p1_nn_s2t"]
+
+
+def test_frequency_buckets_and_without_identical():
+    report = _eval([("a", "A"), ("b", "zz"), ("c", "c")])
+    # Ranks 0-1 ('a' right, 'b' wrong) and 2+ ('c' right).
+    assert report.p1_by_bucket["p1_nn_s2t_0-2"] == 0.5
+    assert report.p1_by_bucket["p1_nn_s2t_2-"] == 1.0
+    assert report.counts["bucket_0-2"] == 2 and report.counts["bucket_2-"] == 1
+    assert report.without_identical["p1_nn_s2t"] == 0.5  # 'c'->'c' removed
+    assert _eval([("c", "c")]).without_identical is None
+
+
+def test_out_of_vocabulary_pairs_are_skipped_and_none_left_raises():
+    report = _eval([("a", "A"), ("nope", "A"), ("a", "nope")])
+    assert report.counts["pairs_in_vocab"] == 1 and report.counts["pairs_given"] == 3
+    with pytest.raises(InputError, match="test.tsv: none of its 2 pairs has both words in the vocabularies"):
+        _eval([("x", "A"), ("a", "y")])
+    with pytest.raises(InputError):
+        gold_translations([], SRC_WORDS, TGT_WORDS)
+
+
+def test_dimension_mismatch_raises():
+    with pytest.raises(InputError, match="dimension"):
+        _eval([("a", "A")], tgt=torch.ones(4, 3))
+
+
+def test_copy_translates_each_word_by_itself():
+    report = evaluate_copy([("a", "A"), ("c", "c"), ("b", "B"), ("b", "b")], SRC_WORDS, TGT_WORDS, EVAL)
+    # s2t queries a, b, c: only 'c' is in the target vocabulary and right ('b' is not a target word).
+    assert report.metrics["p1_csls_s2t"] == pytest.approx(1 / 3)
+    assert report.metrics["p2_nn_s2t"] == report.metrics["p1_nn_s2t"]
+    assert report.without_identical["p1_csls_s2t"] == 0.0

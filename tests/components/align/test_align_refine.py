@@ -1,0 +1,55 @@
+import torch
+
+from components.align.config import (
+    CriterionConfig,
+    Direction,
+    Normalization,
+    RefineConfig,
+    Retrieval,
+    RetrievalConfig,
+    WhitenReweightConfig,
+)
+from components.align.normalize import normalize
+from components.align.refine import induce_dictionary, refine
+from components.align.state import LinearMaps, Stage
+
+
+def _spaces(planted):
+    x = normalize(torch.as_tensor(planted.src.vectors), Normalization.UNIT_CENTER_UNIT)
+    z = normalize(torch.as_tensor(planted.tgt.vectors), Normalization.UNIT_CENTER_UNIT)
+    return x, z, torch.as_tensor(planted.gold)
+
+
+def test_mutual_dictionary_is_the_intersection_of_both_directions(planted):
+    x, z, _ = _spaces(planted)
+    config = RetrievalConfig()
+    s2t = set(zip(*(t.tolist() for t in induce_dictionary(x, z, Retrieval.CSLS, Direction.S2T, 600, config))))
+    t2s = set(zip(*(t.tolist() for t in induce_dictionary(x, z, Retrieval.CSLS, Direction.T2S, 600, config))))
+    mutual = set(zip(*(t.tolist() for t in induce_dictionary(x, z, Retrieval.CSLS, Direction.MUTUAL, 600, config))))
+    assert mutual == s2t & t2s
+    union = induce_dictionary(x, z, Retrieval.NN, Direction.UNION, 600, config)
+    assert union[0].shape[0] == 1200
+
+
+def test_max_rank_restricts_both_sides(planted):
+    x, z, _ = _spaces(planted)
+    s, t = induce_dictionary(x, z, Retrieval.CSLS, Direction.MUTUAL, 100, RetrievalConfig())
+    assert (s < 100).all() and (t < 100).all()
+
+
+def test_refinement_from_a_rough_map_recovers_the_rotation(planted):
+    x, z, gold = _spaces(planted)
+    # Start from a perturbed rotation (nearest orthogonal matrix to rotation + noise): rough but useful.
+    noisy = torch.as_tensor(planted.rotation) + 0.25 * torch.randn(32, 32, generator=torch.Generator().manual_seed(0))
+    u, _, vt = torch.linalg.svd(noisy)
+    rough = u @ vt
+    start = LinearMaps(rough, torch.eye(32))
+    p1_start = ((start.apply(x, z)[0] @ z.T).argmax(dim=1) == gold).float().mean().item()
+    maps, history = refine(
+        x, z, start, RefineConfig(), WhitenReweightConfig(), CriterionConfig(), RetrievalConfig()
+    )
+    xm, zm = maps.apply(x, z)
+    p1 = ((xm @ zm.T).argmax(dim=1) == gold).float().mean().item()
+    assert p1 > 0.95 > p1_start
+    assert [p.step for p in history] == list(range(6)) and all(p.stage is Stage.REFINE for p in history)
+    assert max(p.criterion for p in history) > history[0].criterion

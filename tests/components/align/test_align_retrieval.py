@@ -1,0 +1,59 @@
+import numpy as np
+import torch
+
+from components.align.config import Retrieval, RetrievalConfig
+from components.align.normalize import unit_length
+from components.align.retrieval import csls_knn, csls_penalties, knn, translate
+
+
+def _spaces(seed: int = 0, n: int = 300, m: int = 250, d: int = 16):
+    g = torch.Generator().manual_seed(seed)
+    return unit_length(torch.randn(n, d, generator=g)), unit_length(torch.randn(m, d, generator=g))
+
+
+def _exact_csls(src: torch.Tensor, tgt: torch.Tensor, k: int = 10) -> torch.Tensor:
+    """Full CSLS matrix (n, m) straight from the definition, in float64."""
+    sims = src.double() @ tgt.double().T
+    r_src = sims.topk(k, dim=1).values.mean(dim=1)
+    r_tgt = sims.topk(k, dim=0).values.mean(dim=0)
+    return 2 * sims - r_src[:, None] - r_tgt[None, :]
+
+
+def test_faiss_knn_matches_torch():
+    src, tgt = _spaces()
+    s_faiss, i_faiss = knn(src, tgt, 5, use_faiss=True)
+    s_torch, i_torch = knn(src, tgt, 5, use_faiss=False, batch_size=64)
+    torch.testing.assert_close(s_faiss, s_torch, atol=1e-5, rtol=0)
+    assert (i_faiss == i_torch).float().mean() > 0.99  # ties aside
+
+
+def test_csls_with_faiss_equals_exact_computation():
+    src, tgt = _spaces(1)
+    exact = _exact_csls(src, tgt)
+    exact_scores, exact_idx = exact.topk(3, dim=1)
+    for use_faiss in (True, False):
+        config = RetrievalConfig(use_faiss=use_faiss, batch_size=37)
+        r_src, r_tgt = csls_penalties(src, tgt, config)
+        scores, idx = csls_knn(src, tgt, 3, r_query=r_src, r_keys=r_tgt, batch_size=37)
+        np.testing.assert_allclose(scores.double().numpy(), exact_scores.numpy(), atol=1e-5)
+        assert (idx[:, 0] == exact_idx[:, 0]).all()
+        scores_t, idx_t = translate(src, tgt, 3, Retrieval.CSLS, config)
+        torch.testing.assert_close(scores_t, scores)
+        assert (idx_t == idx).all()
+
+
+def test_translate_subset_of_rows_matches_full_vocabulary():
+    src, tgt = _spaces(2)
+    config = RetrievalConfig()
+    rows = torch.tensor([5, 0, 17, 299])
+    for method in Retrieval:
+        full_s, full_i = translate(src, tgt, 4, method, config)
+        sub_s, sub_i = translate(src, tgt, 4, method, config, rows=rows)
+        torch.testing.assert_close(sub_s, full_s[rows])
+        assert (sub_i == full_i[rows]).all()
+
+
+def test_k_is_clamped_to_number_of_keys():
+    src, tgt = _spaces(3, n=20, m=4)
+    scores, idx = translate(src, tgt, 10, Retrieval.NN, RetrievalConfig())
+    assert scores.shape == idx.shape == (20, 4)
