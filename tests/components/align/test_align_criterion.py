@@ -37,7 +37,7 @@ def test_criterion_and_selection_take_no_dictionary():
 
 
 def test_criterion_unchanged_when_test_pairs_change(planted, cpu):
-    config = AlignConfig(refine={"n_refinement": 1})
+    config = AlignConfig(vecmap={"stochastic_interval": 10}, refine={"n_refinement": 1})
     result = align(planted.src, planted.tgt, config, cpu, seed=0)
     true_pairs = planted.pairs
     scrambled = [(s, planted.pairs[(i + 7) % len(planted.pairs)][1]) for i, (s, _) in enumerate(planted.pairs)]
