@@ -121,11 +121,13 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int) -> tuple
     corpus = Path(corpus)
     if not corpus.is_file() or corpus.stat().st_size == 0:
         raise InputError(corpus, "empty corpus: nothing to train embeddings on")
-    model = fasttext.train_unsupervised(
-        str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs, minCount=config.min_count,
-        ws=config.window, neg=config.negatives, lr=config.lr, minn=config.min_subword,
-        maxn=config.max_subword, bucket=config.buckets, thread=max(1, threads),
-        verbose=0)
+    try:
+        model = fasttext.train_unsupervised(
+            str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs, minCount=config.min_count,
+            ws=config.window, neg=config.negatives, lr=config.lr, minn=config.min_subword,
+            maxn=config.max_subword, bucket=config.buckets, thread=max(1, threads), verbose=0)
+    except RuntimeError as e:  # e.g. "Encountered NaN" on corpora too small for the settings
+        raise InputError(corpus, f"fastText training failed: {e}") from None
     words, counts = model.get_words(include_freq=True)
     kept = [(w, c) for w, c in zip(words, counts) if w != EOS]
     words, counts = [w for w, _ in kept], [c for _, c in kept]

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +66,26 @@ class ArtifactStore:
         self.root = Path(root).resolve()
         self._tmp = self.root / "tmp"
         self._objects = self.root / "objects"
+
+    def identity(self) -> str:
+        """A random id written when the store is created.
+
+        Cache keys include it, so results cached for a deleted or different store are
+        never trusted: their refs would point at objects that are not here.
+        """
+        id_file = self.root / "STORE_ID"
+        if not id_file.is_file():
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".id-")
+            with os.fdopen(fd, "w") as f:
+                f.write(uuid.uuid4().hex)
+            try:
+                os.link(tmp, id_file)  # fails if another process created it first
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        return id_file.read_text().strip()
 
     def path(self, ref: ArtifactRef) -> Path:
         """Absolute path of a stored artifact; refuses refs that point outside the store."""

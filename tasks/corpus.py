@@ -42,7 +42,7 @@ def _test_exclusion(side: SideConfig, test_records: list[tuple[str, str]], text:
     return frozenset(clean(test_records, side.lang, everything)[0].lines)
 
 
-@task(name="prepare-side", cache_policy=stage_cache(*_TEXT_MODULES))
+@task(name="prepare-side", task_run_name="prepare-side-{side.lang}", cache_policy=stage_cache(*_TEXT_MODULES))
 def prepare_side(side: SideConfig, half: str, split: SplitConfig, text: TextConfig,
                  test_files: tuple[Path, ...], fingerprint: str) -> ArtifactRef:
     """Clean one language's training half into train/valid sentence files."""
@@ -80,7 +80,7 @@ def prepare_test(config: CorpusConfig, fingerprint: str) -> ArtifactRef:
     return out.ref
 
 
-@task(name="train-embeddings", cache_policy=stage_cache("components.embeddings"))
+@task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=stage_cache("components.embeddings"))
 def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
     """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
     st = store()

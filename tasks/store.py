@@ -37,6 +37,15 @@ class ComponentSource(CachePolicy):
         return h.hexdigest()
 
 
+@dataclass
+class StoreIdentity(CachePolicy):
+    """Keys on the identity of the artifact store the cached refs point into."""
+
+    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any] | None,
+                    flow_parameters: dict[str, Any] | None, **kwargs: Any) -> str | None:
+        return store().identity()
+
+
 def stage_cache(*modules: str) -> CachePolicy:
-    """Cache key = task source + component source + inputs (refs hash by content)."""
-    return TASK_SOURCE + ComponentSource(modules=tuple(modules)) + INPUTS
+    """Cache key = task source + component source + inputs (refs hash by content) + store id."""
+    return TASK_SOURCE + ComponentSource(modules=tuple(modules)) + INPUTS + StoreIdentity()

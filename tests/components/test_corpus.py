@@ -1,0 +1,61 @@
+import pytest
+
+from components.corpus import (CorpusConfig, SideConfig, SplitConfig, TextConfig, bible_side, clean,
+                               parallel_bible_test, split_train_valid, stable_unit, verse_half)
+from components.errors import InputError
+from components.sources import default_bible_db
+
+
+def test_stable_unit_is_deterministic_and_roughly_uniform():
+    values = [stable_unit(str(i), "s") for i in range(4000)]
+    assert values == [stable_unit(str(i), "s") for i in range(4000)]
+    assert 0.47 < sum(v < 0.5 for v in values) / len(values) < 0.53
+    assert values != [stable_unit(str(i), "other salt") for i in range(4000)]
+
+
+def test_clean_filters_dedups_and_excludes():
+    records = [("1", "Hello world, friend."), ("2", "Hello   world, friend."), ("3", "Hi"),
+               ("4", "A test sentence here."), ("5", "")]
+    exclude = frozenset({"a test sentence here ."})
+    sentences, stats = clean(records, "en", TextConfig(min_tokens=3), exclude)
+    assert sentences.lines == ["hello world , friend ."]
+    assert sentences.ids == ["1"]
+    assert (stats.duplicate, stats.too_short, stats.in_test, stats.empty, stats.kept) == (1, 1, 1, 1, 1)
+    assert stats.tokens == 5
+
+
+def test_train_valid_split_is_disjoint_and_complete():
+    records = [(str(i), f"sentence number {i} here") for i in range(500)]
+    sentences, _ = clean(records, "en", TextConfig())
+    train, valid = split_train_valid(sentences, 0.1, "salt")
+    assert set(train.ids).isdisjoint(valid.ids)
+    assert len(train.ids) + len(valid.ids) == 500
+    assert 20 < len(valid.ids) < 80
+
+
+def test_bible_halves_are_disjoint_and_hold_no_test_book():
+    db, split = default_bible_db(), SplitConfig()
+    en = bible_side(db, SideConfig(lang="en", translations=("kjv",)), split, "A")
+    fr = bible_side(db, SideConfig(lang="fr", translations=("segond",)), split, "B")
+    en_ids, fr_ids = {i for i, _ in en.train}, {i for i, _ in fr.train}
+    assert en_ids and fr_ids and en_ids.isdisjoint(fr_ids)
+    assert all(int(i.split(".")[0]) not in split.test_books for i in en_ids | fr_ids)
+    assert all(verse_half(i, split.salt) == "A" for i in en_ids)
+    assert {int(i.split(".")[0]) for i, _ in en.test} == set(split.test_books)
+
+
+def test_parallel_test_is_aligned_by_verse():
+    cfg = CorpusConfig()
+    src, tgt = parallel_bible_test(default_bible_db(), cfg.src, cfg.tgt, cfg.split, cfg.text)
+    assert src.ids == tgt.ids and len(src.ids) > 3000
+    i = src.ids.index("43.3.16")
+    assert "loved the world" in src.lines[i] and "aimé le monde" in tgt.lines[i]
+
+
+def test_unknown_language_translation_and_pair_are_named():
+    with pytest.raises(InputError, match="'xx'"):
+        SideConfig(lang="xx").bible_names()
+    with pytest.raises(InputError, match="'segond'"):
+        SideConfig(lang="en", translations=("segond",)).bible_names()
+    with pytest.raises(InputError, match="'enfr'"):
+        CorpusConfig.for_pair("enfr")

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from components.embeddings import EmbeddingConfig, Embeddings, read_vec, train_fasttext, write_vec
+from components.errors import InputError
+
+
+def test_vec_round_trip(tmp_path):
+    emb = Embeddings(["a", "b", "c"], np.arange(12, dtype=np.float32).reshape(3, 4) / 7)
+    write_vec(emb, tmp_path / "x.vec")
+    back = read_vec(tmp_path / "x.vec")
+    assert back.words == emb.words
+    np.testing.assert_allclose(back.vectors, emb.vectors, atol=1e-5)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("2 3\na 1 2 3\nb 1 2\n", "expected 3 values"),
+    ("2 2\na 1 2\na 3 4\n", "duplicate word 'a'"),
+    ("2 2\na 1 2\nb nan 4\n", "non-finite"),
+    ("a 1 2\n", "first line"),
+    ("3 2\na 1 2\n", "announces 3 words"),
+])
+def test_bad_vec_files_name_the_file(tmp_path, body, message):
+    path = tmp_path / "bad.vec"
+    path.write_text(body)
+    with pytest.raises(InputError, match=message) as err:
+        read_vec(path)
+    assert "bad.vec" in str(err.value)
+
+
+def test_fasttext_trains_on_a_tiny_corpus(tmp_path):
+    corpus = tmp_path / "c.txt"
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    lines = [" ".join(["the", *rng.choice(words, size=12)]) for _ in range(2000)]
+    corpus.write_text("\n".join(lines) + "\n")
+    emb, counts = train_fasttext(corpus, EmbeddingConfig(dim=16, epochs=2, min_count=1), threads=1)
+    assert emb.words[0] == "the" and "</s>" not in emb.words
+    assert emb.vectors.shape == (301, 16) and np.isfinite(emb.vectors).all()
+    assert counts[0] == 2000
+
+
+def test_fasttext_refuses_empty_corpus(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(InputError, match="empty.txt"):
+        train_fasttext(tmp_path / "empty.txt", EmbeddingConfig(dim=8), threads=1)

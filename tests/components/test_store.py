@@ -1,0 +1,90 @@
+import threading
+
+import pytest
+
+from components.errors import StoreError
+from components.store import ArtifactRef, ArtifactStore, hash_path
+
+
+def test_same_content_gives_same_ref_and_one_object(tmp_path):
+    store = ArtifactStore(tmp_path)
+    refs = []
+    for _ in range(2):
+        with store.writer("text", "a.txt") as out:
+            out.path.write_text("hello\n")
+        refs.append(out.ref)
+    assert refs[0] == refs[1]
+    assert store.path(refs[0]).read_text() == "hello\n"
+    assert len(list((tmp_path / "objects").rglob("a.txt"))) == 1
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    store = ArtifactStore(tmp_path)
+    with pytest.raises(RuntimeError):
+        with store.writer("text", "a.txt") as out:
+            out.path.write_text("half")
+            raise RuntimeError("killed mid-write")
+    assert not (tmp_path / "objects").exists() or not any((tmp_path / "objects").rglob("*"))
+    assert not any((tmp_path / "tmp").iterdir())
+
+
+def test_directory_artifacts_hash_by_content(tmp_path):
+    store = ArtifactStore(tmp_path / "s")
+    with store.writer("corpus", "c", directory=True) as out:
+        (out.path / "x.txt").write_text("x")
+        (out.path / "y.txt").write_text("y")
+    assert store.verify(out.ref)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("x")
+    (other / "y.txt").write_text("y")
+    assert hash_path(other) == out.ref.sha256
+    (other / "y.txt").write_text("z")
+    assert hash_path(other) != out.ref.sha256
+
+
+def test_corrupted_object_fails_verification(tmp_path):
+    store = ArtifactStore(tmp_path)
+    with store.writer("text", "a.txt") as out:
+        out.path.write_text("original")
+    store.path(out.ref).write_text("tampered")
+    assert not store.verify(out.ref)
+
+
+def test_refs_cannot_escape_the_store(tmp_path):
+    store = ArtifactStore(tmp_path / "store")
+    (tmp_path / "secret").write_text("x")
+    ref = ArtifactRef(kind="text", sha256="0" * 64, path="../secret")
+    with pytest.raises(StoreError, match="escapes"):
+        store.path(ref)
+    with pytest.raises(StoreError):
+        with store.writer("text", "../evil"):
+            pass
+
+
+def test_concurrent_writers_of_same_content_leave_one_valid_copy(tmp_path):
+    store = ArtifactStore(tmp_path)
+    refs, errors = [], []
+
+    def write():
+        try:
+            with store.writer("blob", "b.bin", directory=True) as out:
+                (out.path / "data").write_bytes(b"x" * 100_000)
+            refs.append(out.ref)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(refs)) == 1
+    assert store.verify(refs[0])
+
+
+def test_store_identity_is_stable_and_new_stores_differ(tmp_path):
+    a = ArtifactStore(tmp_path / "a")
+    assert a.identity() == a.identity() == ArtifactStore(tmp_path / "a").identity()
+    assert ArtifactStore(tmp_path / "b").identity() != a.identity()
