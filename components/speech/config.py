@@ -50,7 +50,7 @@ class GeneratorConfig(_Frozen):
 
 
 class DiscriminatorConfig(_Frozen):
-    discriminator_kernel: int = Field(6, ge=1)
+    discriminator_kernel: int = Field(5, ge=1)         # odd: centred "same" padding
     discriminator_dim: int = Field(256, ge=1)
     discriminator_layers: int = Field(2, ge=1)     # conv layers before the scoring conv
     discriminator_dropout: float = Field(0.1, ge=0, lt=1)
@@ -68,11 +68,13 @@ class GanConfig(_Frozen):
     discriminator: DiscriminatorConfig = DiscriminatorConfig()
     gan_steps: int = Field(3000, ge=1)             # generator+discriminator updates
     gan_batch_size: int = Field(64, ge=1)          # utterances (and text sentences) per batch
+    gan_crop: int = Field(100, ge=8)               # random window: max segments / text phones per sample
     gan_gradient_penalty: float = Field(1.5, ge=0)  # on D, between real and fake (wav2vec-U 1.5-2)
     gan_smoothness_weight: float = Field(0.5, ge=0)  # mean squared diff of adjacent G logits
     gan_code_penalty: float = Field(2.0, ge=0)     # pushes batch phone-usage perplexity up
     gan_text_silence: bool = True                  # keep silence in real text as in the audio
     gan_eval_every: int = Field(250, ge=1)         # steps between criterion evaluations
+    gan_eval_utterances: int = Field(300, ge=1)    # audio utterances transcribed for the criterion
     gan_seeds: tuple[int, ...] = (0, 1, 2)         # independent runs; winner picked by selection
     selection: SelectionMetric = SelectionMetric.weighted_lm_ppl
 

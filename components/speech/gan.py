@@ -139,9 +139,9 @@ def transcribe(generator: Generator, segments: Sequence[torch.Tensor], device: t
 
 
 @dataclass
-class GanResult:
-    """Outcome of one seed: the generator weights kept (the best by `score`, else the last),
-    the step they come from, their score, and per-evaluation history rows."""
+class TrainedGenerator:
+    """A trained generator (by the GAN or on labels): the weights kept (the best by `score`,
+    else the last), the step they come from, their score, and per-evaluation history rows."""
 
     generator_state: dict[str, torch.Tensor]
     in_dim: int
@@ -149,8 +149,12 @@ class GanResult:
     step: int
     score: float
     history: list[dict[str, float]] = field(default_factory=list)
+    hidden: int | None = None  # hidden width it was trained with, when it differs from the config
 
     def generator(self, cfg: GeneratorConfig, device: torch.device) -> Generator:
+        """Rebuild the network (shape from `cfg`, hidden width from training) with its weights."""
+        if self.hidden is not None:
+            cfg = cfg.model_copy(update={"generator_hidden": self.hidden})
         g = Generator(self.in_dim, self.n_phones, cfg).to(device)
         g.load_state_dict(self.generator_state)
         return g.eval()
@@ -161,7 +165,7 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
               score: Callable[[list[list[int]]], float] | None = None,
               progress: Callable[[int, dict[str, float]], None] | None = None,
               checkpoint: Callable[[dict], None] | None = None,
-              resume: dict | None = None) -> GanResult:
+              resume: dict | None = None) -> TrainedGenerator:
     """Train generator and discriminator adversarially.
 
     segments: unpaired audio, list of (T_i, in_dim) float segment features.
@@ -194,9 +198,15 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
         gen.set_state(resume["rng"])
     B = cfg.gan_batch_size
 
+    def crop(seq: torch.Tensor) -> torch.Tensor:
+        if seq.shape[0] <= cfg.gan_crop:
+            return seq
+        s = int(torch.randint(seq.shape[0] - cfg.gan_crop + 1, (1,), generator=gen))
+        return seq[s:s + cfg.gan_crop]
+
     def fake_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(seg_t), (B,), generator=gen).tolist()
-        x, mask = pad_batch([seg_t[i] for i in idx])
+        x, mask = pad_batch([crop(seg_t[i]) for i in idx])
         x, mask = x.to(device), mask.to(device)
         logits = G(x, mask)
         if gc.generator_join_segments:
@@ -211,7 +221,7 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
 
     def real_batch() -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(text_t), (B,), generator=gen).tolist()
-        ids, mask = pad_batch([text_t[i] for i in idx])
+        ids, mask = pad_batch([crop(text_t[i]) for i in idx])
         return F.one_hot(ids, n_phones).float().to(device) * mask.to(device)[..., None], mask.to(device)
 
     for step in range(start, cfg.gan_steps):
@@ -244,10 +254,10 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
             raise UnpairedError(f"GAN seed {seed}: non-finite loss at step {step}")
         last = step + 1 == cfg.gan_steps
         if (step + 1) % cfg.gan_eval_every == 0 or last:
-            row = {"step": step + 1, "loss_d": float(loss_d), "loss_g": float(adv),
-                   "smooth": float(smooth), "code_ppl": float(ppl)}
+            row = {"step": step + 1, "loss_d": loss_d.item(), "loss_g": adv.item(),
+                   "smooth": smooth.item(), "code_ppl": ppl.item()}
             if score is not None:
-                row["score"] = float(score(transcribe(G, seg_t, device)))
+                row["score"] = float(score(transcribe(G, seg_t[: cfg.gan_eval_utterances], device)))
                 if row["score"] < best[0]:
                     best = (row["score"], copy.deepcopy(G.state_dict()), step + 1)
             history.append(row)
@@ -261,4 +271,4 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     if best[1] is None:
         best = (math.nan, G.state_dict(), cfg.gan_steps)
     state = {k: v.detach().cpu().clone() for k, v in best[1].items()}
-    return GanResult(state, in_dim, n_phones, best[2], best[0], history)
+    return TrainedGenerator(state, in_dim, n_phones, best[2], best[0], history)

@@ -1,0 +1,82 @@
+"""Reference rows beside the unsupervised GAN.
+
+- `train_supervised`: the same segment features and generator, trained with cross-entropy on
+  paired segment labels (the upper reference), or on the GAN's own labels (self-training,
+  which stays unsupervised).
+- `most_frequent_phone_baseline`: the trivial lower reference.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from components.errors import InputError, UnpairedError
+from components.speech.config import GeneratorConfig, SupervisedConfig
+from components.speech.gan import Generator, TrainedGenerator, pad_batch
+from components.speech.phones import SILENCE_ID
+
+
+def train_supervised(segments: Sequence[torch.Tensor], labels: Sequence[Sequence[int]],
+                     n_phones: int, generator_cfg: GeneratorConfig, cfg: SupervisedConfig,
+                     device: torch.device, seed: int,
+                     progress: Callable[[int, dict[str, float]], None] | None = None) -> TrainedGenerator:
+    """Fit a `Generator` to per-segment phone labels by cross-entropy.
+
+    segments: list of (T_i, in_dim) features; labels: one phone id per segment (len T_i each).
+    The generator gets a hidden layer of `supervised_hidden` units (0 keeps the GAN's shape).
+    """
+    if len(segments) != len(labels) or not segments:
+        raise InputError("supervised", f"{len(segments)} utterances but {len(labels)} label sequences")
+    for i, (s, l) in enumerate(zip(segments, labels)):
+        if s.shape[0] != len(l):
+            raise InputError(f"utterance {i}", f"{s.shape[0]} segments but {len(l)} labels")
+    torch.manual_seed(seed)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    gcfg = generator_cfg.model_copy(update={"generator_hidden": cfg.supervised_hidden})
+    model = Generator(int(segments[0].shape[1]), n_phones, gcfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.supervised_lr)
+    lab_t = [torch.tensor(l, dtype=torch.long) for l in labels]
+    history = []
+    for step in range(cfg.supervised_steps):
+        model.train()
+        idx = torch.randint(len(segments), (cfg.supervised_batch_size,), generator=gen).tolist()
+        x, mask = pad_batch([segments[i].float() for i in idx])
+        y, _ = pad_batch([lab_t[i] for i in idx])
+        x, mask, y = x.to(device), mask.to(device), y.to(device)
+        loss = F.cross_entropy(model(x, mask)[mask], y[mask])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if not torch.isfinite(loss):
+            raise UnpairedError(f"supervised seed {seed}: non-finite loss at step {step}")
+        if (step + 1) % 250 == 0 or step + 1 == cfg.supervised_steps:
+            row = {"step": step + 1, "loss": loss.item()}
+            history.append(row)
+            if progress is not None:
+                progress(step + 1, row)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return TrainedGenerator(state, model.in_dim, n_phones, cfg.supervised_steps, float("nan"), history,
+                            hidden=cfg.supervised_hidden)
+
+
+@torch.no_grad()
+def pseudo_labels(model: Generator, segments: Sequence[torch.Tensor], device: torch.device) -> list[list[int]]:
+    """The model's argmax phone per segment (not merged), for self-training."""
+    model.eval()
+    out = []
+    for s in segments:
+        x = s.float().to(device)[None]
+        out.append(model(x).argmax(-1)[0].cpu().tolist())
+    return out
+
+
+def most_frequent_phone_baseline(text: Sequence[Sequence[int]], n_utterances: int) -> list[list[int]]:
+    """Trivial output: the most frequent non-silence phone of the text, once per utterance."""
+    counts = Counter(p for t in text for p in t if p != SILENCE_ID)
+    if not counts:
+        raise InputError("text", "has no speech phones")
+    top = counts.most_common(1)[0][0]
+    return [[top] for _ in range(n_utterances)]
