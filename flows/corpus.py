@@ -55,14 +55,15 @@ def prepare_corpus(config: CorpusConfig = CorpusConfig(), refresh: bool = False)
     """Clean and split both languages, train their embeddings, build the evaluation dictionary."""
     start = time.perf_counter()
     opts = {"refresh_cache": refresh}
-    fingerprint = fingerprint_sources(config)
+    fp = fingerprint_sources(config)
     tests = tuple(config.test_files or ())
-    src = prepare_side.with_options(**opts).submit(config.src, "A", config.split, config.text, tests[:1], fingerprint)
-    tgt = prepare_side.with_options(**opts).submit(config.tgt, "B", config.split, config.text, tests[1:], fingerprint)
-    test = prepare_test.with_options(**opts).submit(config, fingerprint)
+    src = prepare_side.with_options(**opts).submit(config.src, "A", config.split, config.text, tests[:1], fp["src"])
+    tgt = prepare_side.with_options(**opts).submit(config.tgt, "B", config.split, config.text, tests[1:], fp["tgt"])
+    test = prepare_test.with_options(**opts).submit(config.src, config.tgt, tests, config.split, config.text,
+                                                    fp["test"])
     src_vec = train_embeddings.with_options(**opts).submit(src, config.embeddings)
     tgt_vec = train_embeddings.with_options(**opts).submit(tgt, config.embeddings)
-    dictionary = build_dictionary.with_options(**opts).submit(config, src_vec, tgt_vec, fingerprint)
+    dictionary = build_dictionary.with_options(**opts).submit(config, src_vec, tgt_vec, fp["dictionary"])
     leakage = check_leakage.submit(src, tgt, test)
     result = CorpusResult(pair=config.pair, src_corpus=src.result(), tgt_corpus=tgt.result(),
                           test=test.result(), src_vectors=src_vec.result(), tgt_vectors=tgt_vec.result(),

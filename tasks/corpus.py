@@ -20,20 +20,43 @@ from tasks.store import stage_cache, store
 _TEXT_MODULES = ("components.text", "components.sources", "components.corpus")
 
 
+def source_paths(config: CorpusConfig) -> dict[str, list[Path]]:
+    """The input files each part of the stage reads, checked to exist."""
+    for side in (config.src, config.tgt):
+        if not side.files:
+            side.bible_names()  # unknown language or translation: say so before any work
+    bible = [] if (config.src.files and config.tgt.files and config.test_files) else [default_bible_db()]
+    tests = list(config.test_files or ())
+    if config.dictionary.files:
+        dictionaries = list(config.dictionary.files)
+    else:
+        found = freedict_files(config.dictionary.dictd_dir, config.src.lang, config.tgt.lang)
+        if not found:  # fail before hours of training, not after
+            raise InputError(f"pair {config.pair}",
+                             f"no bilingual dictionary in {config.dictionary.dictd_dir}: install Debian's "
+                             f"dict-freedict-* package for the pair, or give dictionary files")
+        dictionaries = [p for idx, _ in found for p in (idx, idx.with_suffix(".dict.dz"))]
+    paths = {
+        "src": list(config.src.files or bible) + tests[:1],
+        "tgt": list(config.tgt.files or bible) + tests[1:],
+        "test": tests or bible,
+        "dictionary": dictionaries,
+    }
+    for group in paths.values():
+        for p in group:
+            if not Path(p).is_file():
+                raise InputError(p, "file not found")
+    return paths
+
+
 @task(name="fingerprint-sources")
-def fingerprint_sources(config: CorpusConfig) -> str:
-    """Content hash of every input file the stage reads, so edited files invalidate the cache."""
-    paths: list[Path] = [*config.src.files, *config.tgt.files, *(config.test_files or ()),
-                         *config.dictionary.files]
-    if not (config.src.files and config.tgt.files):
-        paths.append(default_bible_db())
-    if not config.dictionary.files:
-        paths += [p for idx, _ in freedict_files(config.dictionary.dictd_dir, config.src.lang,
-                                                 config.tgt.lang) for p in (idx, idx.with_suffix(".dict.dz"))]
-    for p in paths:
-        if not Path(p).exists():
-            raise InputError(p, "file not found")
-    return "-".join(hash_path(Path(p))[:16] for p in paths)
+def fingerprint_sources(config: CorpusConfig) -> dict[str, str]:
+    """Content hash of the files behind each part, so an edited file re-runs only what reads it."""
+    hashes: dict[Path, str] = {}
+    out = {}
+    for part, paths in source_paths(config).items():
+        out[part] = "-".join(hashes.setdefault(p, hash_path(p))[:16] for p in paths)
+    return out
 
 
 def _test_exclusion(side: SideConfig, test_records: list[tuple[str, str]], text: TextConfig) -> frozenset[str]:
@@ -66,15 +89,17 @@ def prepare_side(side: SideConfig, half: str, split: SplitConfig, text: TextConf
     return out.ref
 
 
-@task(name="prepare-test", cache_policy=stage_cache(*_TEXT_MODULES))
-def prepare_test(config: CorpusConfig, fingerprint: str) -> ArtifactRef:
+@task(name="prepare-test", task_run_name="prepare-test", cache_policy=stage_cache(*_TEXT_MODULES))
+def prepare_test(src_side: SideConfig, tgt_side: SideConfig, test_files: tuple[Path, ...],
+                 split: SplitConfig, text: TextConfig, fingerprint: str) -> ArtifactRef:
     """The parallel test set: held-out books (built-in) or the user's test files."""
-    if config.test_files:
-        src, tgt = parallel_files_test(*config.test_files, config.src.lang, config.tgt.lang, config.text)
+    if test_files:
+        src, tgt = parallel_files_test(*test_files, src_side.lang, tgt_side.lang, text)
     else:
-        src, tgt = parallel_bible_test(default_bible_db(), config.src, config.tgt, config.split, config.text)
-    meta = {"pair": config.pair, "sentences": len(src.lines)}
-    with store().writer("parallel-test", f"test-{config.pair}", meta, directory=True) as out:
+        src, tgt = parallel_bible_test(default_bible_db(), src_side, tgt_side, split, text)
+    pair = f"{src_side.lang}-{tgt_side.lang}"
+    meta = {"pair": pair, "sentences": len(src.lines)}
+    with store().writer("parallel-test", f"test-{pair}", meta, directory=True) as out:
         src.write(out.path, "src")
         tgt.write(out.path, "tgt")
     return out.ref
@@ -98,7 +123,7 @@ def _vocabulary(ref: ArtifactRef) -> set[str]:
     return {line.split("\t", 1)[0] for line in lines}
 
 
-@task(name="build-dictionary", cache_policy=stage_cache("components.dictionary", *_TEXT_MODULES))
+@task(name="build-dictionary", task_run_name="build-dictionary", cache_policy=stage_cache("components.dictionary", *_TEXT_MODULES))
 def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors: ArtifactRef,
                      fingerprint: str) -> ArtifactRef:
     """Dictionary pairs in both vocabularies, split by source word into seed and test parts."""
@@ -116,7 +141,7 @@ def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors
     return out.ref
 
 
-@task(name="check-leakage", cache_policy=stage_cache("components.corpus"))
+@task(name="check-leakage", task_run_name="check-leakage", cache_policy=stage_cache("components.corpus"))
 def check_leakage(src: ArtifactRef, tgt: ArtifactRef, test: ArtifactRef) -> dict[str, int]:
     """Counts that must be zero: ids shared by the halves, test ids or test sentences in training."""
     st = store()
