@@ -70,6 +70,7 @@ class RetrievalConfig(_Frozen):
     csls_k: int = Field(10, ge=1)  # neighbourhood size of the CSLS penalty (MUSE csls_knn_10)
     use_faiss: bool = True  # faiss IndexFlatIP on CPU; False = exact torch on the given device
     batch_size: int = Field(4096, ge=1)  # query rows per similarity block (memory bound)
+    cache_mb: int = Field(1024, ge=0)  # similarity blocks up to this size are kept instead of recomputed
 
 
 class AdversarialConfig(_Frozen):
@@ -102,7 +103,6 @@ class VecMapConfig(_Frozen):
 
     init_vocab: int = Field(4000, ge=2)  # most frequent words whose similarity distributions seed the dictionary
     vocabulary_cutoff: int = Field(20000, ge=2)  # most frequent words used in self-learning; clamped to vocab
-    csls_k: int = Field(10, ge=1)  # CSLS neighbourhood in induction
     direction: Direction = Direction.UNION  # dictionary built from both directions
     stochastic_initial: float = Field(0.1, gt=0.0, le=1.0)  # initial keep probability of similarity entries
     stochastic_multiplier: float = Field(2.0, gt=1.0)  # keep probability factor after a stall
@@ -110,7 +110,6 @@ class VecMapConfig(_Frozen):
     threshold: float = Field(1e-6, ge=0.0)  # smallest objective gain that counts as improvement
     max_iterations: int = Field(2000, ge=1)  # safety cap on self-learning iterations (not in VecMap)
     final_solver: MappingSolver = MappingSolver.WHITEN_REWEIGHT  # mapping fitted on the last dictionary
-    batch_size: int = Field(10000, ge=1)  # similarity rows per block in self-learning
 
 
 class WhitenReweightConfig(_Frozen):

@@ -9,7 +9,12 @@ from __future__ import annotations
 import torch
 
 from components.align.config import CriterionConfig, RetrievalConfig
-from components.align.retrieval import translate
+from components.align.retrieval import NearestLinks, nearest_both_ways
+
+
+def criterion_from_links(links: NearestLinks, config: CriterionConfig) -> float:
+    """Criterion from nearest links already computed with `config.retrieval`."""
+    return float(links.s2t_cos[: config.n_most_frequent].mean())
 
 
 def mean_cosine_criterion(
@@ -18,9 +23,7 @@ def mean_cosine_criterion(
     """Criterion of a map, higher is better.
 
     src_mapped: (n_src, d) mapped source embeddings, unit length, most frequent first;
-    tgt: (n_tgt, d) target embeddings in the same space, unit length.
+    tgt: (n_tgt, d) target embeddings in the same space, unit length. CSLS penalties are
+    measured on the whole vocabularies; the `n_most_frequent` source words are scored.
     """
-    n = min(config.n_most_frequent, src_mapped.shape[0])
-    rows = torch.arange(n, device=src_mapped.device)
-    _, best = translate(src_mapped, tgt, 1, config.retrieval, retrieval, rows=rows)
-    return float((src_mapped[rows] * tgt[best[:, 0]]).sum(dim=1).mean())
+    return criterion_from_links(nearest_both_ways(src_mapped, tgt, config.retrieval, retrieval), config)

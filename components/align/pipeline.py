@@ -138,7 +138,7 @@ def align(
         )
     else:
         maps, history = vecmap_self_learning(
-            x, z, config.vecmap, config.whiten_reweight, config.normalization, seed, progress_callback
+            x, z, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed, progress_callback
         )
     maps, refine_history = refine(
         x, z, maps, config.refine, config.whiten_reweight, config.criterion, config.retrieval, progress_callback

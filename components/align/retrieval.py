@@ -1,16 +1,133 @@
 """Nearest-neighbour retrieval between embedding spaces: cosine (NN) and CSLS.
 
-Inputs are expected length-normalised, so inner products are cosines. The k-NN searches
-behind the CSLS penalties go through faiss `IndexFlatIP` (CPU) or, when faiss is not
-wanted, an exact blockwise torch computation on the tensors' device; both are exact.
+Inputs are expected length-normalised, so inner products are cosines. Two entry points:
+- `translate`: top-k translations of some query words (evaluation, lexicons). The k-NN
+  searches behind the CSLS penalties go through faiss `IndexFlatIP` (CPU) or, when faiss is
+  not wanted, an exact blockwise torch computation on the tensors' device; both are exact.
+- `nearest_both_ways`: the best partner of every word in both directions at once (dictionary
+  induction, criterion). One pass of blockwise similarities on the device serves both
+  directions and both CSLS penalties, which is what makes refinement cheap on a CPU.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
 import torch
 
-from components.align.config import Retrieval, RetrievalConfig
+from components.align.config import Direction, Retrieval, RetrievalConfig
+
+
+@dataclass(frozen=True)
+class NearestLinks:
+    """Best partner of every word in each direction between src (n, d) and tgt (m, d).
+
+    s2t: (n,) best target of each source word; s2t_cos: (n,) cosine of that pair.
+    t2s: (m,) best source of each target word; t2s_cos: (m,) cosine of that pair.
+    max_s2t_cos: (n,) and max_t2s_cos: (m,): highest cosine of each word, before CSLS and
+    before any dropped entries (VecMap's objective).
+    """
+
+    s2t: torch.Tensor
+    s2t_cos: torch.Tensor
+    t2s: torch.Tensor
+    t2s_cos: torch.Tensor
+    max_s2t_cos: torch.Tensor
+    max_t2s_cos: torch.Tensor
+
+
+def nearest_both_ways(
+    src: torch.Tensor,
+    tgt: torch.Tensor,
+    retrieval: Retrieval,
+    config: RetrievalConfig,
+    keep_prob: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> NearestLinks:
+    """Nearest neighbours of all words of src (n, d) in tgt (m, d) and of tgt in src.
+
+    With `keep_prob` < 1 each similarity entry takes part only with that probability, drawn
+    from `generator` (VecMap's stochastic dictionary induction); dropped entries can never
+    be chosen. Exact, blockwise over `config.batch_size` source rows; the blocks are kept
+    between the two passes when they fit in `config.cache_mb`, else recomputed.
+    """
+    n, m = src.shape[0], tgt.shape[0]
+    k = min(config.csls_k, n, m)
+    csls = retrieval is Retrieval.CSLS
+    k_cols = k if csls else 1
+    starts = range(0, n, config.batch_size)
+    cache: list[torch.Tensor] | None = [] if n * m * src.element_size() <= config.cache_mb * 2**20 else None
+    max_s2t = torch.empty(n, device=src.device, dtype=src.dtype)
+    r_src = torch.zeros(n, device=src.device, dtype=src.dtype)
+    col_top = None  # running top-k of every column: r_tgt (CSLS) and max_t2s
+    for i in starts:
+        sims = src[i : i + config.batch_size] @ tgt.T
+        max_s2t[i : i + sims.shape[0]] = sims.max(dim=1).values
+        if csls:
+            r_src[i : i + sims.shape[0]] = sims.topk(k, dim=1).values.mean(dim=1)
+        top = sims.topk(min(k_cols, sims.shape[0]), dim=0).values
+        if col_top is not None:
+            top = torch.cat([col_top, top])
+            top = top.topk(min(k_cols, top.shape[0]), dim=0).values
+        col_top = top
+        if cache is not None:
+            cache.append(sims)
+    r_tgt = col_top.mean(dim=0) if csls else torch.zeros(m, device=src.device, dtype=src.dtype)
+    max_t2s = col_top[0]
+
+    def dropped(scores: torch.Tensor) -> torch.Tensor:
+        if keep_prob >= 1.0:
+            return scores
+        mask = torch.rand(scores.shape, generator=generator, device=scores.device) >= keep_prob
+        return scores.masked_fill(mask, float("-inf"))
+
+    s2t = torch.empty(n, dtype=torch.long, device=src.device)
+    t2s = torch.zeros(m, dtype=torch.long, device=src.device)
+    t2s_score = torch.full((m,), float("-inf"), device=src.device, dtype=src.dtype)
+    for b, i in enumerate(starts):
+        sims = cache[b] if cache is not None else src[i : i + config.batch_size] @ tgt.T
+        rows = slice(i, i + sims.shape[0])
+        # The query's own penalty is constant along its row, so half of the other side's
+        # penalty is all CSLS needs to rank (VecMap's shortcut).
+        s2t[rows] = dropped(sims - r_tgt[None, :] / 2).argmax(dim=1)
+        score, arg = dropped(sims - r_src[rows, None] / 2).max(dim=0)
+        better = score > t2s_score
+        t2s_score = torch.where(better, score, t2s_score)
+        t2s = torch.where(better, arg + i, t2s)
+    s2t_cos = (src * tgt[s2t]).sum(dim=1)
+    t2s_cos = (tgt * src[t2s]).sum(dim=1)
+    return NearestLinks(s2t, s2t_cos, t2s, t2s_cos, max_s2t, max_t2s)
+
+
+def dictionary_from_links(
+    links: NearestLinks, direction: Direction, max_rank: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dictionary (src_idx (p,), tgt_idx (p,)) read off nearest links in `direction`.
+
+    With `max_rank`, only pairs whose two words are among the `max_rank` most frequent of
+    their side are kept (MUSE dico_max_rank; the links themselves saw the whole vocabulary).
+    """
+    n, m = links.s2t.shape[0], links.t2s.shape[0]
+    rank = max(n, m) if max_rank is None else max_rank
+    src_all = torch.arange(min(n, rank), device=links.s2t.device)
+    tgt_all = torch.arange(min(m, rank), device=links.t2s.device)
+    s2t_tgt = links.s2t[: src_all.shape[0]]
+    t2s_src = links.t2s[: tgt_all.shape[0]]
+    keep_s2t = s2t_tgt < rank
+    keep_t2s = t2s_src < rank
+    if direction is Direction.S2T:
+        return src_all[keep_s2t], s2t_tgt[keep_s2t]
+    if direction is Direction.T2S:
+        return t2s_src[keep_t2s], tgt_all[keep_t2s]
+    if direction is Direction.UNION:
+        return (
+            torch.cat([src_all[keep_s2t], t2s_src[keep_t2s]]),
+            torch.cat([s2t_tgt[keep_s2t], tgt_all[keep_t2s]]),
+        )
+    # Mutual: each word is the other's best match.
+    mutual = keep_s2t & (links.t2s[s2t_tgt] == src_all)
+    return src_all[mutual], s2t_tgt[mutual]
 
 
 def _blocks(n: int, batch_size: int) -> range:

@@ -16,37 +16,26 @@ from __future__ import annotations
 
 import torch
 
-from components.align.config import Direction, Normalization, VecMapConfig, WhitenReweightConfig
+from components.align.config import (
+    Direction,
+    Normalization,
+    Retrieval,
+    RetrievalConfig,
+    VecMapConfig,
+    WhitenReweightConfig,
+)
 from components.align.normalize import normalize
 from components.align.procrustes import fit_mapping, procrustes
+from components.align.retrieval import dictionary_from_links, nearest_both_ways
 from components.align.state import HistoryPoint, LinearMaps, Progress, ProgressCallback, Stage
 
 
-def _topk_mean(sims: torch.Tensor, k: int, dim: int) -> torch.Tensor:
-    return sims.topk(min(k, sims.shape[dim]), dim=dim).values.mean(dim=dim)
-
-
-def _csls_direction_pairs(
-    sims: torch.Tensor, knn_fwd: torch.Tensor, knn_bwd: torch.Tensor, direction: Direction
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dictionary from a (n_src, n_tgt) score matrix, CSLS-corrected, in `direction`."""
-    n_src, n_tgt = sims.shape
-    src_all = torch.arange(n_src, device=sims.device)
-    tgt_all = torch.arange(n_tgt, device=sims.device)
-    fwd = (sims - knn_bwd[None, :] / 2).argmax(dim=1)
-    bwd = (sims - knn_fwd[:, None] / 2).argmax(dim=0)
-    if direction is Direction.S2T:
-        return src_all, fwd
-    if direction is Direction.T2S:
-        return bwd, tgt_all
-    if direction is Direction.UNION:
-        return torch.cat([src_all, bwd]), torch.cat([fwd, tgt_all])
-    keep = bwd[fwd] == src_all  # mutual
-    return src_all[keep], fwd[keep]
-
-
 def similarity_distribution_init(
-    x: torch.Tensor, z: torch.Tensor, config: VecMapConfig, normalization: Normalization
+    x: torch.Tensor,
+    z: torch.Tensor,
+    config: VecMapConfig,
+    normalization: Normalization,
+    retrieval: RetrievalConfig,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Initial dictionary from intra-lingual similarity distributions.
 
@@ -64,11 +53,8 @@ def similarity_distribution_init(
         sim = (u * s) @ u.T
         return normalize(sim.sort(dim=1).values.to(m.dtype), normalization)
 
-    xsim, zsim = sorted_similarity(x[:n]), sorted_similarity(z[:n])
-    sims = xsim @ zsim.T
-    knn_fwd = _topk_mean(sims, config.csls_k, dim=1)
-    knn_bwd = _topk_mean(sims, config.csls_k, dim=0)
-    return _csls_direction_pairs(sims, knn_fwd, knn_bwd, config.direction)
+    links = nearest_both_ways(sorted_similarity(x[:n]), sorted_similarity(z[:n]), Retrieval.CSLS, retrieval)
+    return dictionary_from_links(links, config.direction)
 
 
 def stochastic_dictionary(
@@ -76,64 +62,23 @@ def stochastic_dictionary(
     zw: torch.Tensor,
     keep_prob: float,
     config: VecMapConfig,
+    retrieval: RetrievalConfig,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Dictionary induced by CSLS with each similarity entry kept with probability `keep_prob`.
 
     xw: (n_src, d) mapped source, zw: (n_tgt, d) target, both restricted to the vocabulary
     cutoff. Returns (src_idx (p,), tgt_idx (p,), objective), where the objective is the mean
-    best (unperturbed) cosine over the direction(s) in use, as in VecMap.
+    best (unperturbed) cosine over the direction(s) in use, as in VecMap. Dropped entries
+    can never be chosen (VecMap zeroes them, which lets a dropped entry beat negative scores).
     """
-    n_src, n_tgt = xw.shape[0], zw.shape[0]
-    blocks = [(i, min(i + config.batch_size, n_src)) for i in range(0, n_src, config.batch_size)]
-    k = min(config.csls_k, n_src, n_tgt)
-    best_fwd = torch.empty(n_src, device=xw.device, dtype=xw.dtype)
-    knn_fwd = torch.empty(n_src, device=xw.device, dtype=xw.dtype)
-    col_topk = None  # running top-k of every column: target-side CSLS penalty
-    cached = None
-    for i, j in blocks:
-        sims = xw[i:j] @ zw.T
-        best_fwd[i:j] = sims.max(dim=1).values
-        knn_fwd[i:j] = sims.topk(k, dim=1).values.mean(dim=1)
-        block_top = sims.topk(min(k, j - i), dim=0).values
-        col_topk = block_top if col_topk is None else torch.cat([col_topk, block_top]).topk(k, dim=0).values
-        if len(blocks) == 1:
-            cached = sims
-    knn_bwd = col_topk.mean(dim=0)
-    best_bwd = col_topk[0]
-
-    def dropped(scores: torch.Tensor) -> torch.Tensor:
-        if keep_prob >= 1.0:
-            return scores
-        # Dropped entries become -inf so they can never be chosen (VecMap zeroes them, which
-        # lets a dropped entry win over negative scores).
-        mask = torch.rand(scores.shape, generator=generator, device=scores.device) >= keep_prob
-        return scores.masked_fill(mask, float("-inf"))
-
-    fwd = torch.empty(n_src, dtype=torch.long, device=xw.device)
-    bwd_score = torch.full((n_tgt,), float("-inf"), device=xw.device, dtype=xw.dtype)
-    bwd = torch.zeros(n_tgt, dtype=torch.long, device=xw.device)
-    for i, j in blocks:
-        sims = cached if cached is not None else xw[i:j] @ zw.T
-        if config.direction is not Direction.T2S:
-            fwd[i:j] = dropped(sims - knn_bwd[None, :] / 2).argmax(dim=1)
-        if config.direction is not Direction.S2T:
-            score, arg = dropped(sims - knn_fwd[i:j, None] / 2).max(dim=0)
-            better = score > bwd_score
-            bwd_score = torch.where(better, score, bwd_score)
-            bwd = torch.where(better, arg + i, bwd)
-
-    src_all = torch.arange(n_src, device=xw.device)
-    tgt_all = torch.arange(n_tgt, device=xw.device)
-    if config.direction is Direction.S2T:
-        return src_all, fwd, float(best_fwd.mean())
-    if config.direction is Direction.T2S:
-        return bwd, tgt_all, float(best_bwd.mean())
-    objective = float(best_fwd.mean() + best_bwd.mean()) / 2
-    if config.direction is Direction.UNION:
-        return torch.cat([src_all, bwd]), torch.cat([fwd, tgt_all]), objective
-    keep = bwd[fwd] == src_all
-    return src_all[keep], fwd[keep], objective
+    links = nearest_both_ways(xw, zw, Retrieval.CSLS, retrieval, keep_prob, generator)
+    objective = {
+        Direction.S2T: float(links.max_s2t_cos.mean()),
+        Direction.T2S: float(links.max_t2s_cos.mean()),
+    }.get(config.direction, float(links.max_s2t_cos.mean() + links.max_t2s_cos.mean()) / 2)
+    src_idx, tgt_idx = dictionary_from_links(links, config.direction)
+    return src_idx, tgt_idx, objective
 
 
 def vecmap_self_learning(
@@ -142,6 +87,7 @@ def vecmap_self_learning(
     config: VecMapConfig,
     whiten_config: WhitenReweightConfig,
     normalization: Normalization,
+    retrieval: RetrievalConfig,
     seed: int,
     progress_callback: ProgressCallback | None = None,
 ) -> tuple[LinearMaps, list[HistoryPoint]]:
@@ -155,7 +101,7 @@ def vecmap_self_learning(
     generator.manual_seed(seed)
     n_src = min(config.vocabulary_cutoff, x.shape[0])
     n_tgt = min(config.vocabulary_cutoff, z.shape[0])
-    src_idx, tgt_idx = similarity_distribution_init(x, z, config, normalization)
+    src_idx, tgt_idx = similarity_distribution_init(x, z, config, normalization, retrieval)
     history: list[HistoryPoint] = []
     best_objective = float("-inf")
     keep_prob = config.stochastic_initial
@@ -171,7 +117,7 @@ def vecmap_self_learning(
             break
         w = procrustes(x[src_idx], z[tgt_idx])
         src_idx, tgt_idx, objective = stochastic_dictionary(
-            x[:n_src] @ w, z[:n_tgt], keep_prob, config, generator
+            x[:n_src] @ w, z[:n_tgt], keep_prob, config, retrieval, generator
         )
         if objective - best_objective >= config.threshold:
             last_improvement = it

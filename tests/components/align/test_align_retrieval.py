@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from components.align.config import Retrieval, RetrievalConfig
+from components.align.config import Direction, Retrieval, RetrievalConfig
 from components.align.normalize import unit_length
-from components.align.retrieval import csls_knn, csls_penalties, knn, translate
+from components.align.retrieval import csls_knn, csls_penalties, dictionary_from_links, knn, nearest_both_ways, translate
 
 
 def _spaces(seed: int = 0, n: int = 300, m: int = 250, d: int = 16):
@@ -57,3 +57,31 @@ def test_k_is_clamped_to_number_of_keys():
     src, tgt = _spaces(3, n=20, m=4)
     scores, idx = translate(src, tgt, 10, Retrieval.NN, RetrievalConfig())
     assert scores.shape == idx.shape == (20, 4)
+
+
+def test_nearest_both_ways_equals_exact_computation_blocked_or_not():
+    src, tgt = _spaces(4, n=230, m=190)
+    exact = _exact_csls(src, tgt)
+    cosines = src.double() @ tgt.double().T
+    for config in (RetrievalConfig(), RetrievalConfig(batch_size=50), RetrievalConfig(batch_size=7, cache_mb=0)):
+        links = nearest_both_ways(src, tgt, Retrieval.CSLS, config)
+        assert (links.s2t == exact.argmax(dim=1)).all()
+        assert (links.t2s == exact.argmax(dim=0)).all()
+        np.testing.assert_allclose(links.s2t_cos.numpy(), cosines[torch.arange(230), links.s2t].numpy(), atol=1e-5)
+        np.testing.assert_allclose(links.max_t2s_cos.numpy(), cosines.max(dim=0).values.numpy(), atol=1e-5)
+        nn = nearest_both_ways(src, tgt, Retrieval.NN, config)
+        assert (nn.s2t == cosines.argmax(dim=1)).all() and (nn.t2s == cosines.argmax(dim=0)).all()
+    # The same as retrieving one translation per word with `translate`.
+    _, idx = translate(src, tgt, 1, Retrieval.CSLS, RetrievalConfig())
+    assert (idx[:, 0] == links.s2t).all()
+
+
+def test_dictionary_from_links_directions_and_rank():
+    src, tgt = _spaces(5, n=120, m=100)
+    links = nearest_both_ways(src, tgt, Retrieval.CSLS, RetrievalConfig())
+    s2t = set(zip(*(t.tolist() for t in dictionary_from_links(links, Direction.S2T))))
+    t2s = set(zip(*(t.tolist() for t in dictionary_from_links(links, Direction.T2S))))
+    mutual = set(zip(*(t.tolist() for t in dictionary_from_links(links, Direction.MUTUAL))))
+    assert mutual == s2t & t2s and len(s2t) == 120 and len(t2s) == 100
+    s, t = dictionary_from_links(links, Direction.UNION, max_rank=30)
+    assert (s < 30).all() and (t < 30).all()

@@ -1,6 +1,6 @@
 import torch
 
-from components.align.config import Direction, Normalization, VecMapConfig, WhitenReweightConfig
+from components.align.config import Direction, Normalization, RetrievalConfig, VecMapConfig, WhitenReweightConfig
 from components.align.normalize import normalize
 from components.align.state import Stage
 from components.align.vecmap import similarity_distribution_init, stochastic_dictionary, vecmap_self_learning
@@ -16,7 +16,7 @@ def _spaces(planted):
 
 def test_similarity_distribution_init_beats_chance(planted):
     x, z, gold = _spaces(planted)
-    src_idx, tgt_idx = similarity_distribution_init(x, z, VecMapConfig(), NORM)
+    src_idx, tgt_idx = similarity_distribution_init(x, z, VecMapConfig(), NORM, RetrievalConfig())
     assert src_idx.shape == tgt_idx.shape == (2 * 600,)  # union of both directions
     accuracy = (gold[src_idx] == tgt_idx).float().mean().item()
     assert accuracy > 20 / 600  # chance is 1 / 600
@@ -25,7 +25,7 @@ def test_similarity_distribution_init_beats_chance(planted):
 def test_vecmap_recovers_planted_rotation_with_noise_and_permutation(planted):
     x, z, gold = _spaces(planted)
     config = VecMapConfig(stochastic_interval=10)
-    maps, history = vecmap_self_learning(x, z, config, WhitenReweightConfig(), NORM, seed=0)
+    maps, history = vecmap_self_learning(x, z, config, WhitenReweightConfig(), NORM, RetrievalConfig(), seed=0)
     xm, zm = maps.apply(x, z)
     p1 = ((xm @ zm.T).argmax(dim=1) == gold).float().mean().item()
     assert p1 > 0.9
@@ -34,24 +34,23 @@ def test_vecmap_recovers_planted_rotation_with_noise_and_permutation(planted):
     assert history[-1].objective > history[0].objective
 
 
-def test_stochastic_dictionary_blocks_equal_one_block_and_seed_is_deterministic(planted):
+def test_stochastic_dictionary_is_seeded_and_dropping_changes_it(planted):
     x, z, _ = _spaces(planted)
     xw = x[:500] @ torch.linalg.qr(torch.randn(32, 32, generator=torch.Generator().manual_seed(0)))[0]
-    whole = VecMapConfig(batch_size=10000)
-    blocked = VecMapConfig(batch_size=64)
-    a = stochastic_dictionary(xw, z[:450], 1.0, whole, torch.Generator().manual_seed(0))
-    b = stochastic_dictionary(xw, z[:450], 1.0, blocked, torch.Generator().manual_seed(0))
-    assert (a[0] == b[0]).all() and (a[1] == b[1]).all() and abs(a[2] - b[2]) < 1e-6
-    c = stochastic_dictionary(xw, z[:450], 0.1, whole, torch.Generator().manual_seed(3))
-    d = stochastic_dictionary(xw, z[:450], 0.1, whole, torch.Generator().manual_seed(3))
+    config, retrieval = VecMapConfig(), RetrievalConfig()
+    full = stochastic_dictionary(xw, z[:450], 1.0, config, retrieval, torch.Generator().manual_seed(0))
+    c = stochastic_dictionary(xw, z[:450], 0.1, config, retrieval, torch.Generator().manual_seed(3))
+    d = stochastic_dictionary(xw, z[:450], 0.1, config, retrieval, torch.Generator().manual_seed(3))
     assert (c[1] == d[1]).all()
-    assert (c[1] != a[1]).any()  # dropping entries changes the induced dictionary
+    assert (c[1] != full[1]).any()
+    assert c[2] == full[2]  # the objective ignores dropped entries
 
 
 def test_directions_give_expected_sizes(planted):
     x, z, _ = _spaces(planted)
+    retrieval = RetrievalConfig()
     for direction, size in ((Direction.S2T, 600), (Direction.T2S, 600), (Direction.UNION, 1200)):
-        s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=direction), torch.Generator())
+        s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=direction), retrieval, torch.Generator())
         assert s.shape == t.shape == (size,)
-    s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=Direction.MUTUAL), torch.Generator())
+    s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=Direction.MUTUAL), retrieval, torch.Generator())
     assert s.shape[0] <= 600
