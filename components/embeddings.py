@@ -87,6 +87,11 @@ def write_vec(emb: Embeddings, path: Path, precision: int = 5) -> None:
             f.write(word + " " + " ".join(fmt % x for x in vec) + "\n")
 
 
+# fastText 0.9.3 initialises its input matrix in ten blocks, one per thread, on memory it
+# does not zero: with fewer than ten threads most rows start as leftover heap bytes (NaN
+# losses on small corpora, zero subword vectors on large ones). Ten threads fill every block.
+_INIT_BLOCKS = 10
+
 EOS = "</s>"  # fastText's end-of-line token: not a word, left out of exported vectors
 
 
@@ -125,7 +130,7 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int) -> tuple
         model = fasttext.train_unsupervised(
             str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs, minCount=config.min_count,
             ws=config.window, neg=config.negatives, lr=config.lr, minn=config.min_subword,
-            maxn=config.max_subword, bucket=config.buckets, thread=max(1, threads), verbose=0)
+            maxn=config.max_subword, bucket=config.buckets, thread=max(threads, _INIT_BLOCKS), verbose=0)
     except RuntimeError as e:  # e.g. "Encountered NaN" on corpora too small for the settings
         raise InputError(corpus, f"fastText training failed: {e}") from None
     words, counts = model.get_words(include_freq=True)

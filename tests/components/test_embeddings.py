@@ -34,9 +34,9 @@ def test_fasttext_trains_on_a_tiny_corpus(tmp_path):
     words = [f"w{i}" for i in range(300)]
     lines = [" ".join(["the", *rng.choice(words, size=12)]) for _ in range(2000)]
     corpus.write_text("\n".join(lines) + "\n")
-    emb, counts = train_fasttext(corpus, EmbeddingConfig(dim=16, epochs=2, min_count=1), threads=1)
+    emb, counts = train_fasttext(corpus, EmbeddingConfig(dim=20, epochs=2, min_count=1), threads=1)
     assert emb.words[0] == "the" and "</s>" not in emb.words
-    assert emb.vectors.shape == (301, 16) and np.isfinite(emb.vectors).all()
+    assert emb.vectors.shape == (301, 20) and np.isfinite(emb.vectors).all()
     assert counts[0] == 2000
 
 

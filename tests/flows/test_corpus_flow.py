@@ -39,7 +39,7 @@ def files(tmp_path) -> dict[str, Path]:
 def _config(files: dict[str, Path], **overrides) -> CorpusConfig:
     base = dict(src=SideConfig(lang="en", files=(files["en"],)), tgt=SideConfig(lang="fr", files=(files["fr"],)),
                 test_files=(files["test_en"], files["test_fr"]),
-                embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1),
+                embeddings=EmbeddingConfig(dim=20, epochs=1, min_count=1),
                 dictionary=DictionaryConfig(files=(files["dict"],)))
     base.update(overrides)
     return CorpusConfig(**base)
