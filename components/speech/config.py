@@ -29,6 +29,11 @@ class FeaturesConfig(_Frozen):
     features_normalise: bool = True                # per-utterance mean/variance normalisation
 
 
+class PoolKind(str, Enum):
+    mean = "mean"      # mean of the segment's frames (wav2vec-U)
+    thirds = "thirds"  # means of its first, middle and last third + log duration: keeps the shape
+
+
 class SegmentConfig(_Frozen):
     segment_clusters: int = Field(64, ge=2)        # k-means units on frames; fewer = purer runs
     segment_kmeans_iters: int = Field(25, ge=1)
@@ -36,6 +41,7 @@ class SegmentConfig(_Frozen):
     segment_context: int = Field(1, ge=0)          # stack +-context frames before clustering
     segment_smooth_frames: int = Field(5, ge=1)    # majority filter on unit ids (odd; 1 = off)
     segment_min_frames: int = Field(2, ge=1)       # shorter runs merge into a neighbour
+    segment_pool: PoolKind = PoolKind.mean
     segment_pca_dim: int = Field(64, ge=1)         # PCA of the pooled segment features
 
 
@@ -69,6 +75,8 @@ class GanConfig(_Frozen):
     gan_steps: int = Field(3000, ge=1)             # generator+discriminator updates
     gan_batch_size: int = Field(64, ge=1)          # utterances (and text sentences) per batch
     gan_crop: int = Field(100, ge=8)               # random window: max segments / text phones per sample
+    gan_adversarial_weight: float = Field(1.0, ge=0)  # generator's fool-the-discriminator term
+    gan_odm_weight: float = Field(1.0, ge=0)       # phone-bigram distribution matching to the text
     gan_gradient_penalty: float = Field(1.5, ge=0)  # on D, between real and fake (wav2vec-U 1.5-2)
     gan_smoothness_weight: float = Field(0.5, ge=0)  # mean squared diff of adjacent G logits
     gan_code_penalty: float = Field(2.0, ge=0)     # pushes batch phone-usage perplexity up

@@ -114,6 +114,25 @@ def gradient_penalty(disc: Discriminator, real: torch.Tensor, real_mask: torch.T
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def ngram_targets(text: Sequence[torch.Tensor], n_phones: int) -> torch.Tensor:
+    """Bigram distribution of the text, (n_phones, n_phones) summing to 1 (add-0.01 smoothed)."""
+    counts = torch.full((n_phones, n_phones), 0.01)
+    for t in text:
+        if t.shape[0] > 1:
+            counts.index_put_((t[:-1], t[1:]), torch.ones(t.shape[0] - 1), accumulate=True)
+    return counts / counts.sum()
+
+
+def odm_loss(probs: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Empirical output distribution matching (Liu et al. 2017): cross-entropy of the text's
+    bigram distribution `target` (P, P) against the expected bigram distribution of the
+    generated sequences probs (B, L, P) with mask (B, L). Minimal when they agree."""
+    pair = (mask[:, 1:] & mask[:, :-1]).to(probs.dtype)[..., None]
+    a, b = probs[:, :-1] * pair, probs[:, 1:]
+    expected = torch.einsum("blp,blq->pq", a, b) / pair.sum().clamp_min(1)
+    return -(target * torch.log(expected + 1e-6)).sum()
+
+
 def code_perplexity(probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Perplexity of the batch-average phone distribution (phones in use); probs (B, T, P)."""
     avg = probs[mask].mean(0)
@@ -188,6 +207,9 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     opt_d = torch.optim.Adam(D.parameters(), lr=dc.discriminator_lr, betas=(0.5, 0.98),
                              weight_decay=dc.discriminator_weight_decay)
     text_t = [torch.tensor(t, dtype=torch.long) for t in text if len(t) > 0]
+    if gc.generator_join_segments:  # joined outputs never repeat a phone; neither may the text
+        text_t = [t[torch.cat([torch.tensor([True]), t[1:] != t[:-1]])] for t in text_t]
+    bigrams = ngram_targets(text_t, n_phones).to(device)
     seg_t = [s.float() for s in segments if s.shape[0] > 0]
     start, best, history = 0, (math.inf, None, 0), []
     if resume is not None:
@@ -226,27 +248,33 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
 
     for step in range(start, cfg.gan_steps):
         G.train(); D.train()
-        # discriminator step
-        real, rmask = real_batch()
-        with torch.no_grad():
-            fake, fmask, _, _ = fake_batch()
-        d_real, d_fake = D(real, rmask), D(fake, fmask)
-        loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-        if cfg.gan_gradient_penalty > 0:
-            loss_d = loss_d + cfg.gan_gradient_penalty * gradient_penalty(D, real, rmask, fake, fmask, gen)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        # discriminator step (skipped when the adversarial term is off)
+        if cfg.gan_adversarial_weight > 0:
+            real, rmask = real_batch()
+            with torch.no_grad():
+                fake, fmask, _, _ = fake_batch()
+            d_real, d_fake = D(real, rmask), D(fake, fmask)
+            loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            gp = (gradient_penalty(D, real, rmask, fake, fmask, gen) if cfg.gan_gradient_penalty > 0
+                  else torch.zeros((), device=device))
+            opt_d.zero_grad(set_to_none=True)
+            (loss_d + cfg.gan_gradient_penalty * gp).backward()
+            opt_d.step()
         # generator step
         fake, fmask, logits, mask = fake_batch()
-        d_gen = D(fake, fmask)
-        adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        if cfg.gan_adversarial_weight > 0:
+            d_gen = D(fake, fmask)
+            adv = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        else:
+            adv = loss_d = gp = torch.zeros((), device=device)
         valid_pairs = mask[:, 1:] & mask[:, :-1]
         smooth = ((logits[:, 1:] - logits[:, :-1]) ** 2).mean(-1)[valid_pairs].mean()
         ppl = code_perplexity(logits.softmax(-1), mask)
         code = (n_phones - ppl) / n_phones
-        loss_g = adv + cfg.gan_smoothness_weight * smooth + cfg.gan_code_penalty * code
+        odm = odm_loss(fake, fmask, bigrams) if cfg.gan_odm_weight > 0 else torch.zeros((), device=device)
+        loss_g = (cfg.gan_adversarial_weight * adv + cfg.gan_odm_weight * odm
+                  + cfg.gan_smoothness_weight * smooth + cfg.gan_code_penalty * code)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -254,8 +282,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
             raise UnpairedError(f"GAN seed {seed}: non-finite loss at step {step}")
         last = step + 1 == cfg.gan_steps
         if (step + 1) % cfg.gan_eval_every == 0 or last:
-            row = {"step": step + 1, "loss_d": loss_d.item(), "loss_g": adv.item(),
-                   "smooth": smooth.item(), "code_ppl": ppl.item()}
+            row = {"step": step + 1, "loss_d": loss_d.item(), "gp": gp.item(), "loss_g": adv.item(),
+                   "smooth": smooth.item(), "code_ppl": ppl.item(), "odm": odm.item()}
             if score is not None:
                 row["score"] = float(score(transcribe(G, seg_t[: cfg.gan_eval_utterances], device)))
                 if row["score"] < best[0]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from components.errors import InputError
-from components.speech.config import SegmentConfig
+from components.speech.config import PoolKind, SegmentConfig
 
 
 @dataclass(frozen=True)
@@ -135,15 +135,36 @@ def runs_to_segments(ids: torch.Tensor, min_frames: int = 1) -> torch.Tensor:
 
 
 def pool_segments(frames: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
-    """Mean of the frames in each segment. frames: (frames, dim); bounds: (segments, 2).
+    """Mean of the frames in each [start, end) span. frames: (frames, dim); bounds: (segments, 2)
+    with start < end (spans may overlap or leave gaps). Returns (segments, dim)."""
+    cs = torch.cat([torch.zeros(1, frames.shape[1], dtype=torch.float64, device=frames.device),
+                    frames.double().cumsum(0)])
+    s, e = bounds[:, 0].to(frames.device), bounds[:, 1].to(frames.device)
+    return ((cs[e] - cs[s]) / (e - s)[:, None]).to(frames.dtype)
 
-    Returns (segments, dim).
+
+def pool_thirds(frames: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
+    """Per segment: means of its first, middle and last third of frames, and log(frames).
+
+    frames: (frames, dim); bounds: (segments, 2). Returns (segments, 3 * dim + 1). A segment
+    shorter than three frames reuses its frames across the thirds.
     """
-    seg_of_frame = torch.repeat_interleave(torch.arange(bounds.shape[0], device=frames.device),
-                                           (bounds[:, 1] - bounds[:, 0]).to(frames.device))
-    sums = torch.zeros(bounds.shape[0], frames.shape[1], device=frames.device, dtype=frames.dtype)
-    sums.index_add_(0, seg_of_frame, frames[: seg_of_frame.shape[0]])
-    return sums / (bounds[:, 1] - bounds[:, 0]).to(frames.device, frames.dtype)[:, None]
+    s, e = bounds[:, 0].to(frames.device), bounds[:, 1].to(frames.device)
+    n = e - s
+    cuts = [s, s + n // 3, s + (2 * n) // 3, e]
+    parts = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        lo = torch.minimum(a, e - 1)
+        hi = torch.maximum(b, lo + 1)
+        parts.append(pool_segments(frames, torch.stack([lo, hi], 1)))
+    parts.append(torch.log(n.to(frames.dtype))[:, None])
+    return torch.cat(parts, 1)
+
+
+def _pool(frames: torch.Tensor, bounds: torch.Tensor, cfg: SegmentConfig) -> torch.Tensor:
+    if cfg.segment_pool is PoolKind.thirds:
+        return pool_thirds(frames, bounds)
+    return pool_segments(frames, bounds)
 
 
 def fit_pca(x: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -179,7 +200,7 @@ def fit_segmenter(utterances: list[torch.Tensor], cfg: SegmentConfig, seed: int,
         pick = torch.randperm(stacked.shape[0], generator=gen)[: cfg.segment_kmeans_frames]
         stacked = stacked[pick.to(device)]
     cent = kmeans(stacked, cfg.segment_clusters, cfg.segment_kmeans_iters, seed)
-    pooled = torch.cat([pool_segments(u.to(device), _bounds(u.to(device), cent, cfg))
+    pooled = torch.cat([_pool(u.to(device), _bounds(u.to(device), cent, cfg), cfg)
                         for u in utterances])
     mean, comps, scale = fit_pca(pooled, cfg.segment_pca_dim)
     return SegmentModel(cent.cpu(), mean.cpu(), comps.cpu(), scale.cpu())
@@ -188,7 +209,7 @@ def fit_segmenter(utterances: list[torch.Tensor], cfg: SegmentConfig, seed: int,
 def segment_utterance(feats: torch.Tensor, model: SegmentModel, cfg: SegmentConfig) -> Segmented:
     """Segment one utterance. feats: (frames, dim). Returns pooled, PCA-whitened segments."""
     bounds = _bounds(feats, model.centroids, cfg)
-    pooled = pool_segments(feats, bounds.to(feats.device))
+    pooled = _pool(feats, bounds.to(feats.device), cfg)
     dev = feats.device
     z = (pooled - model.pca_mean.to(dev)) @ model.pca_components.to(dev) / model.pca_scale.to(dev)
     return Segmented(features=z.contiguous(), bounds=bounds)

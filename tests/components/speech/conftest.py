@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from components.speech.synth import synthesise
 
@@ -13,6 +14,15 @@ SENTENCES = [
     ("And God said, Let there be light: and there was light.", "slt"),
     ("And the evening and the morning were the first day.", "kal16"),
 ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """The tests share small CPUs: one torch thread avoids oversubscription."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
