@@ -41,3 +41,20 @@ def read_audio(path: Path | str, sample_rate: int = SAMPLE_RATE) -> torch.Tensor
 def write_wav(path: Path | str, wave: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> None:
     """Write a (samples,) or (samples, channels) float tensor as 16-bit PCM WAV."""
     soundfile.write(str(path), wave.detach().cpu().numpy(), sample_rate, subtype="PCM_16")
+
+
+def read_audio_batch(paths: list[Path | str], sample_rate: int = SAMPLE_RATE
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read many files; a bad file does not stop the batch.
+
+    Returns (waves by path, problems by path): every path lands in exactly one of the two,
+    the problem being the InputError message that names the file.
+    """
+    waves: dict[str, torch.Tensor] = {}
+    problems: dict[str, str] = {}
+    for p in paths:
+        try:
+            waves[str(p)] = read_audio(p, sample_rate)
+        except InputError as e:
+            problems[str(p)] = str(e)
+    return waves, problems

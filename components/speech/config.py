@@ -80,7 +80,6 @@ class GanConfig(_Frozen):
     gan_gradient_penalty: float = Field(1.5, ge=0)  # on D, between real and fake (wav2vec-U 1.5-2)
     gan_smoothness_weight: float = Field(0.5, ge=0)  # mean squared diff of adjacent G logits
     gan_code_penalty: float = Field(2.0, ge=0)     # pushes batch phone-usage perplexity up
-    gan_text_silence: bool = True                  # keep silence in real text as in the audio
     gan_eval_every: int = Field(250, ge=1)         # steps between criterion evaluations
     gan_eval_utterances: int = Field(300, ge=1)    # audio utterances transcribed for the criterion
     gan_seeds: tuple[int, ...] = (0, 1, 2)         # independent runs; winner picked by selection
@@ -98,7 +97,7 @@ class SupervisedConfig(_Frozen):
     supervised_batch_size: int = Field(32, ge=1)
     supervised_lr: float = Field(1e-3, gt=0)
     supervised_hidden: int = Field(256, ge=0)      # hidden conv layer of the reference generator
-    self_train_rounds: int = Field(1, ge=0)        # retrain on the GAN's own labels (wav2vec-U ST)
+    self_train_rounds: int = Field(1, ge=0)        # rounds of retraining on the GAN's own labels
 
 
 class DecodeConfig(_Frozen):

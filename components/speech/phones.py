@@ -130,7 +130,8 @@ class Lexicon:
         """A lexicon over `words` only (all their pronunciations, t2p for unknown ones)."""
         entries = {}
         for w in set(words):
-            prons = self.entries.get(w) or ([self.pronounce(w)] if self.pronounce(w) else [])
+            pron = self.pronounce(w)
+            prons = self.entries.get(w) or ([pron] if pron else [])
             if prons:
                 entries[w] = list(dict.fromkeys(prons))
         return Lexicon(entries=entries, use_t2p=False)

@@ -4,7 +4,7 @@ import soundfile
 import torch
 
 from components.errors import InputError
-from components.speech.audio import read_audio
+from components.speech.audio import read_audio, read_audio_batch
 from components.speech.config import FeatureKind, FeaturesConfig
 from components.speech.features import extract_features, feature_dim
 from components.speech.phones import PHONES, SILENCE
@@ -80,3 +80,12 @@ def test_features_shape_and_normalisation(flite_corpus, kind):
 def test_empty_wave_is_refused():
     with pytest.raises(InputError, match="clip"):
         extract_features(torch.zeros(0), FeaturesConfig(), source="clip")
+
+
+def test_batch_reading_keeps_good_files_and_names_bad_ones(tmp_path, flite_corpus):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"not audio")
+    good = str(flite_corpus[0][0])
+    waves, problems = read_audio_batch([good, bad])
+    assert list(waves) == [good] and list(problems) == [str(bad)]
+    assert "broken.wav" in problems[str(bad)]
