@@ -69,7 +69,8 @@ def test_odm_loss_is_lowest_for_the_text_distribution():
 
 def _small_cfg(steps: int) -> GanConfig:
     return GanConfig(gan_steps=steps, gan_batch_size=16, gan_eval_every=20, gan_crop=24,
-                     generator=GeneratorConfig(generator_kernel=1, generator_lr=2e-3, generator_dropout=0.0),
+                     generator=GeneratorConfig(generator_kernel=1, generator_hidden=0, generator_lr=2e-3,
+                                               generator_dropout=0.0),
                      discriminator=DiscriminatorConfig(discriminator_dim=16, discriminator_kernel=3,
                                                        discriminator_dropout=0.0))
 
