@@ -23,8 +23,16 @@ console = Console()
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
+
+
+def _describe(error: Exception) -> str:
+    """One line per problem; pydantic's multi-line report folded to 'field: message'."""
+    if isinstance(error, ValidationError):
+        return "invalid settings: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    return str(error)
 
 
 def _load_config(path: Path) -> dict:
@@ -54,7 +62,7 @@ def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except (UnpairedError, ValidationError) as e:
-        _fail(str(e))
+        _fail(_describe(e))
 
 
 @app.command("prepare-corpus")
@@ -84,7 +92,7 @@ def prepare_corpus_cmd(
                 "dictionary": cfg.dictionary.model_copy(update={"files": tuple(dictionary or ())}),
             })
     except (UnpairedError, ValidationError) as e:
-        _fail(str(e))
+        _fail(_describe(e))
     result = _run(prepare_corpus, cfg, refresh=refresh)
     print_rows(f"Corpus {result.pair} ({result.seconds:.1f} s)", result.stats_rows())
 

@@ -45,7 +45,7 @@ class CorpusResult(BaseModel):
             ("dictionary seed pairs / words", f"{d['seed_pairs']} / {d['seed_words']}", ""),
             ("dictionary test pairs / words", f"{d['test_pairs']} / {d['test_words']}", ""),
         ]
-        rows += [(f"leak check: {k}", v, "") for k, v in self.leakage.items()]
+        rows += [(f"leak: {k.replace('_', ' ')}", v, "") for k, v in self.leakage.items()]
         src, tgt = self.pair.split("-")
         return [{"statistic": name, src: a, tgt: b} for name, a, b in rows]
 

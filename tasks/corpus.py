@@ -150,10 +150,10 @@ def check_leakage(src: ArtifactRef, tgt: ArtifactRef, test: ArtifactRef) -> dict
     s_test, t_test = Sentences.read(st.path(test), "src"), Sentences.read(st.path(test), "tgt")
     train_ids = set(s_train.ids) | set(t_train.ids)
     return {
-        "shared_ids_between_halves": count_overlap(s_train.ids, t_train.ids),
-        "test_ids_in_training": count_overlap(s_test.ids, train_ids),
-        "test_sentences_in_src_training": count_overlap(s_test.lines, s_train.lines),
-        "test_sentences_in_tgt_training": count_overlap(t_test.lines, t_train.lines),
+        "ids_shared_by_halves": count_overlap(s_train.ids, t_train.ids),
+        "test_ids_in_train": count_overlap(s_test.ids, train_ids),
+        "test_text_in_src_train": count_overlap(s_test.lines, s_train.lines),
+        "test_text_in_tgt_train": count_overlap(t_test.lines, t_train.lines),
     }
 
 

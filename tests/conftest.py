@@ -17,7 +17,7 @@ def prefect_server():
     """One throwaway Prefect server and database for the whole session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):
         yield
 
 

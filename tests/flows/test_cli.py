@@ -1,0 +1,44 @@
+"""The `unpaired` command as a user runs it: user errors end in one clear line naming the input."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args: str, data_dir) -> subprocess.CompletedProcess:
+    env = {**os.environ, "UNPAIRED_DATA": str(data_dir), "PREFECT_LOCAL_STORAGE_PATH": str(data_dir / "results")}
+    env.pop("PREFECT_API_URL", None)  # the command starts its own ephemeral server, as for a user
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def _last_line(result: subprocess.CompletedProcess) -> str:
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")][-1]
+
+
+def test_help_lists_the_commands(data_dir):
+    result = run_cli("--help", data_dir=data_dir)
+    assert result.returncode == 0
+    for command in ("prepare-corpus", "bench", "demo"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--src-file", "{tmp}/nowhere.txt", "--tgt-file", "{tmp}/nowhere.txt"], ["nowhere.txt", "not found"]),
+    (["--pair", "en-zz"], ["'zz'", "no built-in Bible"]),
+])
+def test_user_errors_are_one_clear_line(tmp_path, data_dir, args, expected):
+    result = run_cli("prepare-corpus", *[a.format(tmp=tmp_path) for a in args], data_dir=data_dir)
+    assert result.returncode == 2
+    line = _last_line(result)
+    assert all(e in line for e in expected), line
+    assert not (data_dir / "store" / "objects").exists()
+
+
+def test_bad_config_file_is_named(tmp_path, data_dir):
+    cfg = tmp_path / "corpus.toml"
+    cfg.write_text('src = { lang = "en" }\ntgt = { lang = "fr" }\nembeddings = { dim = -3 }\n')
+    result = run_cli("prepare-corpus", "--config", str(cfg), data_dir=data_dir)
+    assert result.returncode == 2
+    assert "dim" in _last_line(result)
