@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,7 +11,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-import tasks  # noqa: F401  (configures Prefect's environment first)
 from components.corpus import CorpusConfig, SideConfig
 from components.errors import UnpairedError
 from flows.presets import Preset, corpus_config
@@ -123,9 +121,5 @@ def demo() -> None:
                   f"{all(v == 0 for v in result.leakage.values())}")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    app()
