@@ -30,8 +30,9 @@ class AlignResult:
 
     maps: w_src (d, d') and w_tgt (d, d') applied to the *normalised* input embeddings.
     history: every measurement in order (initialisation stage, then refinement steps).
-    criterion: MUSE's unsupervised criterion of the returned maps, measured after refinement,
-    so results of different methods and seeds compare on it.
+    criterion: MUSE's unsupervised criterion of the returned maps, measured after refinement
+    (after step 0 only when no refinement ran), so results of different methods and seeds
+    compare on it.
     src, tgt: both vocabularies in the shared space, unit length (what retrieval uses).
     """
 
@@ -98,6 +99,8 @@ def _result(
     started: float,
 ) -> AlignResult:
     refined = [p.criterion for p in history if p.stage is Stage.REFINE and p.criterion is not None]
+    if len(refined) > 1:
+        refined = refined[1:]  # step 0 is the starting map, which does not compete (see `refine`)
     xm, zm = maps.apply(x, z)
     return AlignResult(
         method=method,

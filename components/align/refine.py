@@ -49,7 +49,9 @@ def refine(
     x: (n_src, d), z: (n_tgt, d) normalised embeddings; maps: starting maps. Each iteration
     induces a dictionary from the current maps and fits new maps on it. Step 0 of the
     returned history is the starting map. Stops early when a dictionary comes out smaller
-    than `config.min_size`. Returns the maps with the highest criterion among all steps.
+    than `config.min_size`. Returns the refined maps with the highest criterion; the starting
+    map only competes when no refinement step ran, because a map from another solver (e.g.
+    VecMap's whitening and re-weighting) changes the cosine scale and the criterion with it.
     """
 
     def measure(maps: LinearMaps) -> tuple[float, NearestLinks]:
@@ -75,6 +77,6 @@ def refine(
         history.append(point)
         if progress_callback is not None:
             progress_callback(Progress(point, maps))
-        if value > best_value:
+        if value > best_value or step == 1:
             best_maps, best_value = maps, value
     return best_maps, history

@@ -63,9 +63,11 @@ def nearest_both_ways(
     col_top = None  # running top-k of every column: r_tgt (CSLS) and max_t2s
     for i in starts:
         sims = src[i : i + config.batch_size] @ tgt.T
-        max_s2t[i : i + sims.shape[0]] = sims.max(dim=1).values
+        rows = slice(i, i + sims.shape[0])
+        row_top = sims.topk(k if csls else 1, dim=1).values
+        max_s2t[rows] = row_top[:, 0]
         if csls:
-            r_src[i : i + sims.shape[0]] = sims.topk(k, dim=1).values.mean(dim=1)
+            r_src[rows] = row_top.mean(dim=1)
         top = sims.topk(min(k_cols, sims.shape[0]), dim=0).values
         if col_top is not None:
             top = torch.cat([col_top, top])
@@ -76,11 +78,12 @@ def nearest_both_ways(
     r_tgt = col_top.mean(dim=0) if csls else torch.zeros(m, device=src.device, dtype=src.dtype)
     max_t2s = col_top[0]
 
-    def dropped(scores: torch.Tensor) -> torch.Tensor:
-        if keep_prob >= 1.0:
-            return scores
-        mask = torch.rand(scores.shape, generator=generator, device=scores.device) >= keep_prob
-        return scores.masked_fill(mask, float("-inf"))
+    def drop_(scores: torch.Tensor) -> torch.Tensor:
+        """Set each entry of `scores` to -inf with probability 1 - keep_prob, in place."""
+        if keep_prob < 1.0:
+            noise = torch.rand(scores.shape, generator=generator, device=scores.device, dtype=scores.dtype)
+            scores.masked_fill_(noise >= keep_prob, float("-inf"))
+        return scores
 
     s2t = torch.empty(n, dtype=torch.long, device=src.device)
     t2s = torch.zeros(m, dtype=torch.long, device=src.device)
@@ -90,8 +93,9 @@ def nearest_both_ways(
         rows = slice(i, i + sims.shape[0])
         # The query's own penalty is constant along its row, so half of the other side's
         # penalty is all CSLS needs to rank (VecMap's shortcut).
-        s2t[rows] = dropped(sims - r_tgt[None, :] / 2).argmax(dim=1)
-        score, arg = dropped(sims - r_src[rows, None] / 2).max(dim=0)
+        s2t[rows] = drop_(sims - r_tgt[None, :] / 2).argmax(dim=1)
+        # Last use of this block: work in place to spare a (block, m) allocation.
+        score, arg = drop_(sims.sub_(r_src[rows, None] / 2)).max(dim=0)
         better = score > t2s_score
         t2s_score = torch.where(better, score, t2s_score)
         t2s = torch.where(better, arg + i, t2s)

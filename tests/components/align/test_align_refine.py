@@ -3,6 +3,7 @@ import torch
 from components.align.config import (
     CriterionConfig,
     Direction,
+    MappingSolver,
     Normalization,
     RefineConfig,
     Retrieval,
@@ -10,6 +11,7 @@ from components.align.config import (
     WhitenReweightConfig,
 )
 from components.align.normalize import normalize
+from components.align.procrustes import fit_mapping, procrustes
 from components.align.refine import induce_dictionary, refine
 from components.align.state import LinearMaps, Stage
 
@@ -53,3 +55,14 @@ def test_refinement_from_a_rough_map_recovers_the_rotation(planted):
     assert p1 > 0.95 > p1_start
     assert [p.step for p in history] == list(range(6)) and all(p.stage is Stage.REFINE for p in history)
     assert max(p.criterion for p in history) > history[0].criterion
+
+
+
+def test_starting_map_does_not_compete_once_refinement_ran(planted):
+    x, z, _ = _spaces(planted)
+    # A whitened, re-weighted start has a criterion on another scale; the refined map is returned.
+    start = LinearMaps(*fit_mapping(x, z, torch.arange(600), torch.as_tensor(planted.gold), MappingSolver.WHITEN_REWEIGHT, WhitenReweightConfig()))
+    maps, history = refine(x, z, start, RefineConfig(n_refinement=1), WhitenReweightConfig(), CriterionConfig(), RetrievalConfig())
+    src_idx, tgt_idx = induce_dictionary(*start.apply(x, z), Retrieval.CSLS, Direction.MUTUAL, 15000, RetrievalConfig())
+    torch.testing.assert_close(maps.w_src, procrustes(x[src_idx], z[tgt_idx]))
+    assert len(history) == 2
