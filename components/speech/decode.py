@@ -5,7 +5,8 @@ the phone to the next phone of a word in the trie (free), substitutes it (`decod
 or skips it (`decode_del_cost`); between inputs it may insert a lexicon phone the input lacks
 (`decode_ins_cost`) or finish a word (word LM cost x `decode_lm_weight` + `decode_word_penalty`).
 Silence in the input is free at a word boundary. Costs are in nats; hypotheses sharing a trie
-node and LM context are recombined, and the best `decode_beam` survive each step.
+node and LM context are recombined; the best `decode_beam` at a word boundary and the best
+`decode_beam` inside words survive each step.
 """
 from __future__ import annotations
 
@@ -88,7 +89,15 @@ def decode_words(phones: Sequence[str], trie: PronunciationTrie, lm: NgramLM,
                         keep(store, (cost + cfg.decode_ins_cost, child, ctx, back))
         return store
 
-    beam = close(beam)
+    def prune(store: dict) -> dict:
+        # word-boundary and within-word hypotheses get a beam each: a word-boundary one has
+        # just paid its word's LM cost and would otherwise always lose to within-word ones
+        ranked = sorted(store.items(), key=lambda kv: kv[1][0])
+        at_root = [kv for kv in ranked if kv[1][1] == 0][: cfg.decode_beam]
+        inside = [kv for kv in ranked if kv[1][1] != 0][: cfg.decode_beam]
+        return dict(at_root + inside)
+
+    beam = prune(close(beam))
     for p in phones:
         nxt: dict[tuple, _Hyp] = {}
         for cost, node, ctx, back in beam.values():
@@ -98,8 +107,7 @@ def decode_words(phones: Sequence[str], trie: PronunciationTrie, lm: NgramLM,
             keep(nxt, (cost + cfg.decode_del_cost, node, ctx, back))
             for q, child in trie.nodes[node].children.items():
                 keep(nxt, (cost + (0.0 if q == p else cfg.decode_sub_cost), child, ctx, back))
-        nxt = close(nxt)
-        beam = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[: cfg.decode_beam])
+        beam = prune(close(nxt))
     finals = [(cost - lm.logprob(EOS, ctx) * cfg.decode_lm_weight, back)
               for cost, node, ctx, back in beam.values() if node == 0]
     if not finals:

@@ -31,3 +31,11 @@ def test_decoder_repairs_a_substituted_phone_and_ignores_silence():
     phones = ["sil", "ah", "n", "d", SILENCE, "g", "ao", "d", "k", "r", "iy", "ey", "t", "ah", "d", "sil"]
     assert decode_words(phones, trie, lm, DecodeConfig()) == ["and", "god", "created"]
     assert decode_words([SILENCE], trie, lm, DecodeConfig()) == []
+
+
+def test_noisy_phones_still_give_words():
+    trie, lm = _setup()
+    phones = text_to_phones(TEXT[0], LEX)
+    noisy = [("ae" if p == "ah" else p) for p in phones if p != "hh"]  # substitutions + a deletion
+    words = decode_words(noisy, trie, lm, DecodeConfig(decode_beam=4))
+    assert len(words) >= 8 and words[-2:] == ["the", "earth"]
