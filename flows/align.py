@@ -1,0 +1,109 @@
+"""Stage 2: map the two embedding spaces into one without a dictionary, and pick the map."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.align.config import AlignConfig, InitMethod
+from components.device import DeviceRequest
+from components.store import ArtifactRef
+from tasks.align import (align_reference, align_run, evaluate_alignment, evaluate_copy_row, export_alignment,
+                         plot_alignment, publish_alignment_report)
+from tasks.runtime import data_root
+from tasks.store import store
+
+REPORT_KEYS = ("p1_csls_s2t", "p1_csls_t2s", "p5_csls_s2t", "p10_csls_s2t", "p1_nn_s2t", "p1_nn_t2s")
+
+
+class AlignStageConfig(BaseModel):
+    """The mapping stage: the algorithm's settings and the sweep the criterion chooses from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    align: AlignConfig = AlignConfig()
+    methods: tuple[InitMethod, ...] = (InitMethod.VECMAP,)   # initialisations tried
+    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed), in parallel
+    references: bool = True                                   # supervised / identical / copy rows
+    device: DeviceRequest = "auto"
+
+
+class AlignStageResult(BaseModel):
+    selected: ArtifactRef            # the winning run (mapped spaces, history)
+    exported: ArtifactRef            # aligned .vec files and lexicon.tsv
+    rows: dict[str, dict[str, Any]]  # run or reference name -> metrics
+    spearman_criterion_p1: float | None
+    plot: str
+    seconds: float
+
+
+def spearman(a: list[float], b: list[float]) -> float | None:
+    """Rank correlation (average ranks for ties); None for fewer than three points."""
+    if len(a) < 3:
+        return None
+
+    def ranks(v: list[float]) -> list[float]:
+        order = sorted(range(len(v)), key=v.__getitem__)
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2
+            i = j + 1
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    var = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+    return cov / var if var else None
+
+
+@flow(name="align", log_prints=True)
+def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
+                     config: AlignStageConfig = AlignStageConfig(), refresh: bool = False) -> AlignStageResult:
+    """Sweep (method, seed) runs, select by the unsupervised criterion, export, report references."""
+    start = time.perf_counter()
+    opts = {"refresh_cache": refresh}
+    pair = f"{src_vectors.meta['lang']}-{tgt_vectors.meta['lang']}"
+    runs = [align_run.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary, config.align, m, s,
+                                                  config.device)
+            for m in config.methods for s in config.seeds]
+    refs = {}
+    if config.references:
+        refs = {which: align_reference.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary,
+                                                                     config.align, which, config.device)
+                for which in ("procrustes_seed", "procrustes_seed_raw", "identical_strings")}
+    run_refs = [r.result() for r in runs]
+    selected = max(run_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no test data involved
+    exported = export_alignment.submit(selected, config.align, *pair.split("-"))
+    evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align) for r in run_refs}
+    rows: dict[str, dict[str, Any]] = {}
+    for r, ev in evaluations.items():
+        rows[f"{r.meta['method']} seed {r.meta['seed']}"] = ev.result()
+    if config.references:
+        for which, fut in refs.items():
+            rows[which] = evaluate_alignment.submit(fut.result(), dictionary, config.align).result()
+        rows["copy"] = evaluate_copy_row.submit(src_vectors, tgt_vectors, dictionary, config.align).result()
+    rho = spearman([r.meta["criterion"] for r in run_refs], [rows[f"{r.meta['method']} seed {r.meta['seed']}"]
+                                                              ["p1_csls_s2t"] for r in run_refs])
+    plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{pair}.png")
+    name = f"{selected.meta['method']} seed {selected.meta['seed']}"
+    table = [{"run": k, **{m: round(100 * v[m], 1) for m in REPORT_KEYS},
+              "criterion": round(v["criterion"], 4) if v.get("criterion") is not None else "",
+              "selected": "yes" if k == name else ""} for k, v in rows.items()]
+    summary = (f"# Alignment {pair}\n\nSelected **{name}**: highest unsupervised criterion "
+               f"({selected.meta['criterion']:.4f}; MUSE mean CSLS cosine after refinement, no dictionary) "
+               f"among {len(run_refs)} runs. Spearman rank correlation of criterion and test P@1 over the "
+               f"sweep: {rho if rho is None else round(rho, 3)}.\n\nTraining plot: `{plot}`\n"
+               f"Aligned vectors and lexicon: `{store().path(exported.result())}`\n")
+    publish_alignment_report(pair, table, summary)
+    print(summary)
+    return AlignStageResult(selected=selected, exported=exported.result(), rows=rows,
+                            spearman_criterion_p1=rho, plot=str(plot), seconds=time.perf_counter() - start)
