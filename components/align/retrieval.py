@@ -104,6 +104,23 @@ def nearest_both_ways(
     return NearestLinks(s2t, s2t_cos, t2s, t2s_cos, max_s2t, max_t2s)
 
 
+def links_from_scores(scores: torch.Tensor, retrieval: Retrieval, csls_k: int) -> NearestLinks:
+    """Nearest links read off a dense score matrix (n, m) that is not an inner product of
+    unit vectors (e.g. similarity distributions with a prior added); the `*_cos` fields hold
+    the raw scores of the chosen pairs."""
+    k = min(csls_k, *scores.shape)
+    row_top = scores.topk(k, dim=1).values
+    col_top = scores.topk(k, dim=0).values
+    if retrieval is Retrieval.CSLS:
+        s2t = (scores - col_top.mean(dim=0)[None, :] / 2).argmax(dim=1)
+        t2s = (scores - row_top.mean(dim=1)[:, None] / 2).argmax(dim=0)
+    else:
+        s2t, t2s = scores.argmax(dim=1), scores.argmax(dim=0)
+    rows = torch.arange(scores.shape[0], device=scores.device)
+    cols = torch.arange(scores.shape[1], device=scores.device)
+    return NearestLinks(s2t, scores[rows, s2t], t2s, scores[t2s, cols], row_top[:, 0], col_top[0])
+
+
 def dictionary_from_links(
     links: NearestLinks, direction: Direction, max_rank: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,7 +26,7 @@ from components.align.config import (
 )
 from components.align.normalize import normalize
 from components.align.procrustes import fit_mapping, procrustes
-from components.align.retrieval import dictionary_from_links, nearest_both_ways
+from components.align.retrieval import dictionary_from_links, links_from_scores, nearest_both_ways
 from components.align.state import HistoryPoint, LinearMaps, Progress, ProgressCallback, Stage
 
 
@@ -42,7 +42,8 @@ def similarity_distribution_init(
     x: (n_src, d), z: (n_tgt, d) normalised embeddings, most frequent first. Uses the
     `config.init_vocab` most frequent words of each side: each word is described by its
     sorted row of sqrt(M M^T) (M = its space's embeddings), rows are normalised like the
-    embeddings and matched by CSLS. Returns (src_idx (p,), tgt_idx (p,)).
+    embeddings and matched by CSLS, after subtracting `config.frequency_prior` times the
+    distance in log frequency rank. Returns (src_idx (p,), tgt_idx (p,)).
     """
     n = min(config.init_vocab, x.shape[0], z.shape[0])
 
@@ -53,8 +54,12 @@ def similarity_distribution_init(
         sim = (u * s) @ u.T
         return normalize(sim.sort(dim=1).values.to(m.dtype), normalization)
 
-    links = nearest_both_ways(sorted_similarity(x[:n]), sorted_similarity(z[:n]), Retrieval.CSLS, retrieval)
-    return dictionary_from_links(links, config.direction)
+    scores = sorted_similarity(x[:n]) @ sorted_similarity(z[:n]).T
+    if config.frequency_prior > 0:
+        # Rows are frequency ranks: penalise pairs far apart in log rank.
+        log_rank = torch.log1p(torch.arange(n, device=x.device, dtype=x.dtype))
+        scores -= config.frequency_prior * (log_rank[:, None] - log_rank[None, :]).abs()
+    return dictionary_from_links(links_from_scores(scores, Retrieval.CSLS, retrieval.csls_k), config.direction)
 
 
 def stochastic_dictionary(
@@ -90,10 +95,13 @@ def vecmap_self_learning(
     retrieval: RetrievalConfig,
     seed: int,
     progress_callback: ProgressCallback | None = None,
+    init_dictionary: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[LinearMaps, list[HistoryPoint]]:
     """Unsupervised VecMap: initial dictionary, stochastic self-learning, final mapping.
 
     x: (n_src, d), z: (n_tgt, d) normalised embeddings, most frequent first.
+    init_dictionary: (src_idx (p,), tgt_idx (p,)) to start from instead of the
+    similarity-distribution initialisation.
     Returns the maps (w_src, w_tgt) and one history point per self-learning iteration
     (objective = VecMap's mean best similarity; criterion left unmeasured).
     """
@@ -101,7 +109,10 @@ def vecmap_self_learning(
     generator.manual_seed(seed)
     n_src = min(config.vocabulary_cutoff, x.shape[0])
     n_tgt = min(config.vocabulary_cutoff, z.shape[0])
-    src_idx, tgt_idx = similarity_distribution_init(x, z, config, normalization, retrieval)
+    if init_dictionary is None:
+        src_idx, tgt_idx = similarity_distribution_init(x, z, config, normalization, retrieval)
+    else:
+        src_idx, tgt_idx = init_dictionary
     history: list[HistoryPoint] = []
     best_objective = float("-inf")
     keep_prob = config.stochastic_initial

@@ -66,3 +66,11 @@ def test_starting_map_does_not_compete_once_refinement_ran(planted):
     src_idx, tgt_idx = induce_dictionary(*start.apply(x, z), Retrieval.CSLS, Direction.MUTUAL, 15000, RetrievalConfig())
     torch.testing.assert_close(maps.w_src, procrustes(x[src_idx], z[tgt_idx]))
     assert len(history) == 2
+
+
+def test_refinement_stops_when_the_criterion_stalls(planted):
+    x, z, gold = _spaces(planted)
+    exact = LinearMaps(torch.as_tensor(planted.rotation), torch.eye(32))
+    config = RefineConfig(n_refinement=10, min_gain=1e-3)
+    _, history = refine(x, z, exact, config, WhitenReweightConfig(), CriterionConfig(), RetrievalConfig())
+    assert len(history) < 11

@@ -85,3 +85,14 @@ def test_dictionary_from_links_directions_and_rank():
     assert mutual == s2t & t2s and len(s2t) == 120 and len(t2s) == 100
     s, t = dictionary_from_links(links, Direction.UNION, max_rank=30)
     assert (s < 30).all() and (t < 30).all()
+
+
+def test_links_from_scores_equals_nearest_both_ways_on_inner_products():
+    from components.align.retrieval import links_from_scores
+
+    src, tgt = _spaces(6, n=150, m=130)
+    for method in Retrieval:
+        dense = links_from_scores(src @ tgt.T, method, 10)
+        blocked = nearest_both_ways(src, tgt, method, RetrievalConfig(batch_size=40))
+        assert (dense.s2t == blocked.s2t).all() and (dense.t2s == blocked.t2s).all()
+        torch.testing.assert_close(dense.s2t_cos, blocked.s2t_cos)

@@ -54,3 +54,10 @@ def test_directions_give_expected_sizes(planted):
         assert s.shape == t.shape == (size,)
     s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=Direction.MUTUAL), retrieval, torch.Generator())
     assert s.shape[0] <= 600
+
+
+def test_frequency_prior_pulls_the_initial_dictionary_to_equal_ranks(planted):
+    x, z, _ = _spaces(planted)
+    config = VecMapConfig(frequency_prior=1e4, direction=Direction.S2T)
+    src_idx, tgt_idx = similarity_distribution_init(x, z, config, NORM, RetrievalConfig())
+    assert (src_idx == tgt_idx).float().mean() > 0.95
