@@ -10,8 +10,10 @@ from typing import Any
 
 from prefect import flow, task
 
+from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings
 from flows.corpus import prepare_corpus
-from flows.presets import Preset, corpus_config
+from flows.presets import Preset, align_config, corpus_config
+from tasks.store import store
 
 
 @task(name="write-report")
@@ -28,6 +30,38 @@ def write_report(report: dict[str, Any], out: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+
+
+def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:
+    """DESIGN.md section 5 keys: the selected unsupervised run, the reference rows, the sweep."""
+    def row(metrics: dict[str, Any]) -> dict[str, Any]:
+        out = {k: metrics[k] for k in REPORT_KEYS}
+        out["p1_by_bucket"] = metrics.get("p1_by_bucket", {})
+        out["without_identical"] = metrics.get("without_identical")
+        for k in ("criterion", "seconds"):
+            if metrics.get(k) is not None:
+                out[k] = metrics[k]
+        return out
+
+    sel = result.selected.meta
+    exported = store().path(result.exported)
+    section: dict[str, Any] = {
+        "unsupervised": {**row(result.rows[f"{sel['method']} seed {sel['seed']}"]),
+                         "method": sel["method"], "seed": sel["seed"],
+                         "vectors": {"src": str(exported / f"{src_lang}.vec"),
+                                     "tgt": str(exported / f"{tgt_lang}.vec")},
+                         "lexicon": str(exported / "lexicon.tsv")},
+        "selection": "max unsupervised criterion (MUSE mean CSLS cosine after refinement)",
+        "spearman_criterion_p1": result.spearman_criterion_p1,
+        "sweep": {k: {"p1_csls_s2t": v["p1_csls_s2t"], "criterion": v["criterion"]}
+                  for k, v in result.rows.items() if " seed " in k},
+        "plot": result.plot,
+        "seconds": round(result.seconds, 1),
+    }
+    for name in ("procrustes_seed", "procrustes_seed_raw", "identical_strings", "copy"):
+        if name in result.rows:
+            section[name] = row(result.rows[name])
+    return section
 
 
 @flow(name="benchmark", log_prints=True)
@@ -53,6 +87,8 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick,
             "seconds": round(corpus.seconds, 1),
         },
     }
+    alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary, align_config(preset))
+    report["alignment"] = alignment_section(alignment, *corpus.pair.split("-"))
     report["seconds"] = round(time.perf_counter() - start, 1)
     write_report(report, out)
     return report

@@ -5,6 +5,7 @@ from enum import Enum
 
 from components.corpus import CorpusConfig
 from components.embeddings import EmbeddingConfig
+from flows.align import AlignStageConfig
 
 
 class Preset(str, Enum):
@@ -21,3 +22,14 @@ _EMBEDDINGS = {
 def corpus_config(pair: str, preset: Preset = Preset.quick) -> CorpusConfig:
     """The built-in Bible corpus for `pair` ('src-tgt') with the preset's embedding settings."""
     return CorpusConfig.for_pair(pair, embeddings=_EMBEDDINGS[Preset(preset)])
+
+
+_ALIGN = {
+    Preset.quick: AlignStageConfig(seeds=(0, 1, 2)),
+    Preset.full: AlignStageConfig(seeds=(0, 1, 2, 3, 4)),
+}
+
+
+def align_config(preset: Preset = Preset.quick) -> AlignStageConfig:
+    """The mapping stage's sweep for the preset."""
+    return _ALIGN[Preset(preset)]
