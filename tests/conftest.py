@@ -1,9 +1,12 @@
 """Test-wide settings: all runtime state in a temporary folder, never in the checkout."""
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="unpaired-tests-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ["UNPAIRED_DATA"] = str(_TMP / "data")
 os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(_TMP / "data" / "prefect-results")
 os.environ["PREFECT_HOME"] = str(_TMP / "prefect-home")
