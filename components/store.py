@@ -127,16 +127,6 @@ class ArtifactStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def put_file(self, source: Path, kind: str, meta: dict[str, Any] | None = None) -> ArtifactRef:
-        """Copy an existing file or directory into the store."""
-        source = Path(source)
-        with self.writer(kind, source.name, meta, directory=False) as out:
-            if source.is_dir():
-                shutil.copytree(source, out.path)
-            else:
-                shutil.copyfile(source, out.path)
-        return out.ref
-
     def _commit(self, kind: str, staged: Path, meta: dict[str, Any]) -> ArtifactRef:
         if not staged.exists():
             raise StoreError(f"writer for {kind} produced no {staged.name}")

@@ -12,7 +12,7 @@ from components.align.config import AlignConfig, InitMethod
 from components.device import DeviceRequest
 from components.store import ArtifactRef
 from tasks.align import (align_reference, align_run, evaluate_alignment, evaluate_copy_row, export_alignment,
-                         plot_alignment, publish_alignment_report)
+                         plot_alignment, publish_alignment_report, run_name)
 from tasks.runtime import data_root
 from tasks.store import store
 
@@ -86,15 +86,14 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align) for r in run_refs}
     rows: dict[str, dict[str, Any]] = {}
     for r, ev in evaluations.items():
-        rows[f"{r.meta['method']} seed {r.meta['seed']}"] = ev.result()
+        rows[run_name(r)] = ev.result()
     if config.references:
         for which, fut in refs.items():
             rows[which] = evaluate_alignment.submit(fut.result(), dictionary, config.align).result()
         rows["copy"] = evaluate_copy_row.submit(src_vectors, tgt_vectors, dictionary, config.align).result()
-    rho = spearman([r.meta["criterion"] for r in run_refs], [rows[f"{r.meta['method']} seed {r.meta['seed']}"]
-                                                              ["p1_csls_s2t"] for r in run_refs])
+    rho = spearman([r.meta["criterion"] for r in run_refs], [rows[run_name(r)]["p1_csls_s2t"] for r in run_refs])
     plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{pair}.png")
-    name = f"{selected.meta['method']} seed {selected.meta['seed']}"
+    name = run_name(selected)
     table = [{"run": k, **{m: round(100 * v[m], 1) for m in REPORT_KEYS},
               "criterion": round(v["criterion"], 4) if v.get("criterion") is not None else "",
               "selected": "yes" if k == name else ""} for k, v in rows.items()]

@@ -10,7 +10,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings
+from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, run_name
 from flows.corpus import prepare_corpus
 from flows.presets import Preset, align_config, corpus_config
 from tasks.store import store
@@ -46,7 +46,7 @@ def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) ->
     sel = result.selected.meta
     exported = store().path(result.exported)
     section: dict[str, Any] = {
-        "unsupervised": {**row(result.rows[f"{sel['method']} seed {sel['seed']}"]),
+        "unsupervised": {**row(result.rows[run_name(result.selected)]),
                          "method": sel["method"], "seed": sel["seed"],
                          "vectors": {"src": str(exported / f"{src_lang}.vec"),
                                      "tgt": str(exported / f"{tgt_lang}.vec")},

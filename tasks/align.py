@@ -20,6 +20,7 @@ from components.device import DeviceRequest
 from components.dictionary import read_pairs
 from components.embeddings import Embeddings, read_vec, write_vec
 from components.store import ArtifactRef
+from tasks.corpus import vocabulary
 from tasks.gpu import device_slot
 from tasks.store import stage_cache, store
 
@@ -28,6 +29,11 @@ ALIGN_MODULES = tuple(f"components.align.{m}" for m in (
     "retrieval", "state", "vecmap")) + ("components.embeddings",)
 
 Reference = Literal["procrustes_seed", "procrustes_seed_raw", "identical_strings"]
+
+
+def run_name(run: ArtifactRef) -> str:
+    """Row name of a sweep run, e.g. 'vecmap seed 2'."""
+    return f"{run.meta['method']} seed {run.meta['seed']}"
 
 
 def load_vectors(ref: ArtifactRef) -> Embeddings:
@@ -123,10 +129,8 @@ def evaluate_alignment(run: ArtifactRef, dictionary: ArtifactRef, config: AlignC
 def evaluate_copy_row(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
                       config: AlignConfig) -> dict[str, Any]:
     """The 'copy the source word' reference on the same test queries."""
-    src_words = (store().path(src_vectors) / "vocab.tsv").read_text(encoding="utf-8").splitlines()
-    tgt_words = (store().path(tgt_vectors) / "vocab.tsv").read_text(encoding="utf-8").splitlines()
-    report = evaluate_copy(load_pairs(dictionary, "test"), [w.split("\t")[0] for w in src_words],
-                           [w.split("\t")[0] for w in tgt_words], config.evaluation, "test dictionary")
+    report = evaluate_copy(load_pairs(dictionary, "test"), vocabulary(src_vectors), vocabulary(tgt_vectors),
+                           config.evaluation, "test dictionary")
     return report.as_dict()
 
 
@@ -154,7 +158,7 @@ def plot_alignment(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) ->
     fig, (ax_c, ax_p) = plt.subplots(1, 2, figsize=(11, 4))
     for run in runs:
         points = [p for p in json.loads((store().path(run) / "history.json").read_text()) if p["criterion"] is not None]
-        label = f"{run.meta['method']} seed {run.meta['seed']}" + (" (selected)" if run == selected else "")
+        label = run_name(run) + (" (selected)" if run == selected else "")
         ax_c.plot([p["criterion"] for p in points], label=label, lw=2.5 if run == selected else 1)
         ax_p.plot([100 * p["test_p1_csls_s2t"] for p in points], label=label, lw=2.5 if run == selected else 1)
     ax_c.set(title="unsupervised criterion (selects)", xlabel="measurement", ylabel="mean CSLS cosine")

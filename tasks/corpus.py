@@ -118,9 +118,10 @@ def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRe
     return out.ref
 
 
-def _vocabulary(ref: ArtifactRef) -> set[str]:
-    lines = (store().path(ref) / "vocab.tsv").read_text(encoding="utf-8").splitlines()
-    return {line.split("\t", 1)[0] for line in lines}
+def vocabulary(vectors: ArtifactRef) -> list[str]:
+    """The words of an embeddings artifact, most frequent first."""
+    lines = (store().path(vectors) / "vocab.tsv").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t", 1)[0] for line in lines]
 
 
 @task(name="build-dictionary", task_run_name="build-dictionary", cache_policy=stage_cache("components.dictionary", *_TEXT_MODULES))
@@ -129,7 +130,7 @@ def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors
     """Dictionary pairs in both vocabularies, split by source word into seed and test parts."""
     pairs = collect_pairs(config.src.lang, config.tgt.lang, config.dictionary, config.text.lowercase)
     source = ", ".join(map(str, config.dictionary.files)) or f"FreeDict {config.pair}"
-    parts = split_dictionary(pairs, _vocabulary(src_vectors), _vocabulary(tgt_vectors),
+    parts = split_dictionary(pairs, set(vocabulary(src_vectors)), set(vocabulary(tgt_vectors)),
                              config.dictionary, source)
     meta = {"pair": config.pair, "seed_pairs": len(parts.seed), "test_pairs": len(parts.test),
             "seed_words": len({s for s, _ in parts.seed}), "test_words": len({s for s, _ in parts.test}),
