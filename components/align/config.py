@@ -109,9 +109,10 @@ class VecMapConfig(_Frozen):
     stochastic_interval: int = Field(50, ge=1)  # iterations without improvement that count as a stall
     threshold: float = Field(1e-6, ge=0.0)  # smallest objective gain that counts as improvement
     max_iterations: int = Field(2000, ge=1)  # safety cap on self-learning iterations (not in VecMap)
-    # Weight of a penalty |log(1 + rank_src) - log(1 + rank_tgt)| on the initial similarities
-    # (not in VecMap, 0 = off): in comparable corpora translations have similar frequency
-    # ranks, a cue that survives when small corpora make similarity distributions noisy.
+    # Weight of a penalty |log(1 + rank_src) - log(1 + rank_tgt)| on the similarities behind
+    # the initial and self-learned dictionaries (not in VecMap, 0 = off): in comparable corpora
+    # translations have similar frequency ranks, a cue that survives when small corpora make
+    # similarity distributions noisy.
     frequency_prior: float = Field(0.0, ge=0.0)
     final_solver: MappingSolver = MappingSolver.WHITEN_REWEIGHT  # mapping fitted on the last dictionary
 
@@ -133,6 +134,8 @@ class RefineConfig(_Frozen):
     direction: Direction = Direction.MUTUAL  # MUSE dico_build 'S2T&T2S'
     max_rank: int = Field(15000, ge=1)  # only the most frequent words of each side enter the dictionary
     min_size: int = Field(1, ge=1)  # fewer induced pairs than this is a failure, not a map
+    # Frequency-rank penalty on induction scores, as VecMapConfig.frequency_prior (0 = MUSE).
+    frequency_prior: float = Field(0.0, ge=0.0)
     # Stop before n_refinement when the criterion gains less than this in one step (None = never).
     min_gain: float | None = None
     solver: MappingSolver = MappingSolver.ORTHOGONAL

@@ -58,8 +58,11 @@ def refine(
         # One pass of similarities serves both the criterion and the next dictionary.
         xm, zm = maps.apply(x, z)
         links = nearest_both_ways(xm, zm, criterion.retrieval, retrieval)
-        if config.retrieval is not criterion.retrieval:
-            return criterion_from_links(links, criterion), nearest_both_ways(xm, zm, config.retrieval, retrieval)
+        if config.retrieval is not criterion.retrieval or config.frequency_prior > 0:
+            induction = nearest_both_ways(
+                xm, zm, config.retrieval, retrieval, frequency_prior=config.frequency_prior
+            )
+            return criterion_from_links(links, criterion), induction
         return criterion_from_links(links, criterion), links
 
     value, links = measure(maps)

@@ -25,8 +25,8 @@ class NearestLinks:
 
     s2t: (n,) best target of each source word; s2t_cos: (n,) cosine of that pair.
     t2s: (m,) best source of each target word; t2s_cos: (m,) cosine of that pair.
-    max_s2t_cos: (n,) and max_t2s_cos: (m,): highest cosine of each word, before CSLS and
-    before any dropped entries (VecMap's objective).
+    max_s2t_cos: (n,) and max_t2s_cos: (m,): highest score of each word (the cosine, less any
+    frequency prior), before CSLS and before any dropped entries (VecMap's objective).
     """
 
     s2t: torch.Tensor
@@ -44,8 +44,13 @@ def nearest_both_ways(
     config: RetrievalConfig,
     keep_prob: float = 1.0,
     generator: torch.Generator | None = None,
+    frequency_prior: float = 0.0,
 ) -> NearestLinks:
     """Nearest neighbours of all words of src (n, d) in tgt (m, d) and of tgt in src.
+
+    With `frequency_prior` > 0, scores are cosines minus frequency_prior * |log(1 + i) -
+    log(1 + j)| for words at frequency ranks i and j (rows are taken as most frequent first);
+    the `*_cos` fields stay plain cosines.
 
     With `keep_prob` < 1 each similarity entry takes part only with that probability, drawn
     from `generator` (VecMap's stochastic dictionary induction); dropped entries can never
@@ -61,8 +66,17 @@ def nearest_both_ways(
     max_s2t = torch.empty(n, device=src.device, dtype=src.dtype)
     r_src = torch.zeros(n, device=src.device, dtype=src.dtype)
     col_top = None  # running top-k of every column: r_tgt (CSLS) and max_t2s
-    for i in starts:
+    log_rank = torch.log1p(torch.arange(max(n, m), device=src.device, dtype=src.dtype))
+
+    def scores(i: int) -> torch.Tensor:
         sims = src[i : i + config.batch_size] @ tgt.T
+        if frequency_prior > 0:
+            gap = log_rank[i : i + sims.shape[0], None] - log_rank[None, :m]
+            sims.sub_(frequency_prior * gap.abs_())
+        return sims
+
+    for i in starts:
+        sims = scores(i)
         rows = slice(i, i + sims.shape[0])
         row_top = sims.topk(k if csls else 1, dim=1).values
         max_s2t[rows] = row_top[:, 0]
@@ -89,7 +103,7 @@ def nearest_both_ways(
     t2s = torch.zeros(m, dtype=torch.long, device=src.device)
     t2s_score = torch.full((m,), float("-inf"), device=src.device, dtype=src.dtype)
     for b, i in enumerate(starts):
-        sims = cache[b] if cache is not None else src[i : i + config.batch_size] @ tgt.T
+        sims = cache[b] if cache is not None else scores(i)
         rows = slice(i, i + sims.shape[0])
         # The query's own penalty is constant along its row, so half of the other side's
         # penalty is all CSLS needs to rank (VecMap's shortcut).

@@ -77,7 +77,7 @@ def stochastic_dictionary(
     best (unperturbed) cosine over the direction(s) in use, as in VecMap. Dropped entries
     can never be chosen (VecMap zeroes them, which lets a dropped entry beat negative scores).
     """
-    links = nearest_both_ways(xw, zw, Retrieval.CSLS, retrieval, keep_prob, generator)
+    links = nearest_both_ways(xw, zw, Retrieval.CSLS, retrieval, keep_prob, generator, config.frequency_prior)
     objective = {
         Direction.S2T: float(links.max_s2t_cos.mean()),
         Direction.T2S: float(links.max_t2s_cos.mean()),

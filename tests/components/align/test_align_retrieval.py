@@ -96,3 +96,10 @@ def test_links_from_scores_equals_nearest_both_ways_on_inner_products():
         blocked = nearest_both_ways(src, tgt, method, RetrievalConfig(batch_size=40))
         assert (dense.s2t == blocked.s2t).all() and (dense.t2s == blocked.t2s).all()
         torch.testing.assert_close(dense.s2t_cos, blocked.s2t_cos)
+
+
+def test_frequency_prior_favours_equal_ranks_and_leaves_cosines_plain():
+    src, tgt = _spaces(7, n=80, m=90)
+    links = nearest_both_ways(src, tgt, Retrieval.CSLS, RetrievalConfig(batch_size=30), frequency_prior=1e4)
+    assert (links.s2t == torch.arange(80)).all() and (links.t2s[:80] == torch.arange(80)).all()
+    torch.testing.assert_close(links.s2t_cos, (src * tgt[:80]).sum(dim=1))
