@@ -37,6 +37,67 @@ class NearestLinks:
     max_t2s_cos: torch.Tensor
 
 
+class _ScoreBlocks:
+    """Row blocks of the score matrix query (n, d) x keys (m, d)^T, less any frequency prior;
+    kept in memory for the second pass when `cache` is set, else recomputed."""
+
+    def __init__(
+        self, query: torch.Tensor, keys: torch.Tensor, batch_size: int, frequency_prior: float, cache: bool
+    ) -> None:
+        self.query, self.keys, self.batch_size = query, keys, batch_size
+        self.frequency_prior = frequency_prior
+        self.log_rank = torch.log1p(torch.arange(max(query.shape[0], keys.shape[0]), device=query.device, dtype=query.dtype))
+        self.cache: dict[int, torch.Tensor] | None = {} if cache else None
+
+    def starts(self) -> range:
+        return range(0, self.query.shape[0], self.batch_size)
+
+    def block(self, i: int) -> torch.Tensor:
+        if self.cache is not None and i in self.cache:
+            return self.cache.pop(i)  # second and last use: the caller may modify it
+        scores = self.query[i : i + self.batch_size] @ self.keys.T
+        if self.frequency_prior > 0:
+            gap = self.log_rank[i : i + scores.shape[0], None] - self.log_rank[None, : self.keys.shape[0]]
+            scores.sub_(self.frequency_prior * gap.abs_())
+        if self.cache is not None:
+            self.cache[i] = scores
+        return scores
+
+
+def _penalty_pass(blocks: _ScoreBlocks, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of the top-k scores (CSLS penalty r) and the best score of every query row: (n,), (n,)."""
+    n = blocks.query.shape[0]
+    r = torch.empty(n, device=blocks.query.device, dtype=blocks.query.dtype)
+    best = torch.empty_like(r)
+    for i in blocks.starts():
+        top = blocks.block(i).topk(k, dim=1).values
+        r[i : i + top.shape[0]] = top.mean(dim=1)
+        best[i : i + top.shape[0]] = top[:, 0]
+    return r, best
+
+
+def _argmax_pass(
+    blocks: _ScoreBlocks, r_keys: torch.Tensor | None, keep_prob: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Best key of every query row (n,), by score less half the key's CSLS penalty r_keys (m,)
+    when given; with keep_prob < 1, each entry competes only with that probability."""
+    best = torch.empty(blocks.query.shape[0], dtype=torch.long, device=blocks.query.device)
+    # Bytes compared with a threshold: keep_prob is honoured to 1/256, at a fraction of the
+    # cost of float noise on a (block, m) matrix.
+    threshold = round(keep_prob * 256)
+    for i in blocks.starts():
+        scores = blocks.block(i)
+        if r_keys is not None:
+            # The query's own penalty is constant along its row, so half of the key's penalty
+            # is all CSLS needs to rank (VecMap's shortcut).
+            scores.sub_(r_keys[None, :] / 2)
+        if keep_prob < 1.0:
+            noise = torch.empty(scores.shape, dtype=torch.uint8, device=scores.device).random_(generator=generator)
+            scores.masked_fill_(noise >= threshold, float("-inf"))
+        best[i : i + scores.shape[0]] = scores.argmax(dim=1)
+    return best
+
+
 def nearest_both_ways(
     src: torch.Tensor,
     tgt: torch.Tensor,
@@ -54,65 +115,20 @@ def nearest_both_ways(
 
     With `keep_prob` < 1 each similarity entry takes part only with that probability, drawn
     from `generator` (VecMap's stochastic dictionary induction); dropped entries can never
-    be chosen. Exact, blockwise over `config.batch_size` source rows; the blocks are kept
-    between the two passes when they fit in `config.cache_mb`, else recomputed.
+    be chosen. Exact, blockwise over `config.batch_size` rows, each direction on its own
+    row-major score matrix (column reductions are several times slower on a CPU); the blocks
+    are kept between the penalty and the argmax passes when they fit in `config.cache_mb`.
     """
     n, m = src.shape[0], tgt.shape[0]
-    k = min(config.csls_k, n, m)
+    cache = 2 * n * m * src.element_size() <= config.cache_mb * 2**20
+    fwd = _ScoreBlocks(src, tgt, config.batch_size, frequency_prior, cache)
+    bwd = _ScoreBlocks(tgt, src, config.batch_size, frequency_prior, cache)
     csls = retrieval is Retrieval.CSLS
-    k_cols = k if csls else 1
-    starts = range(0, n, config.batch_size)
-    cache: list[torch.Tensor] | None = [] if n * m * src.element_size() <= config.cache_mb * 2**20 else None
-    max_s2t = torch.empty(n, device=src.device, dtype=src.dtype)
-    r_src = torch.zeros(n, device=src.device, dtype=src.dtype)
-    col_top = None  # running top-k of every column: r_tgt (CSLS) and max_t2s
-    log_rank = torch.log1p(torch.arange(max(n, m), device=src.device, dtype=src.dtype))
-
-    def scores(i: int) -> torch.Tensor:
-        sims = src[i : i + config.batch_size] @ tgt.T
-        if frequency_prior > 0:
-            gap = log_rank[i : i + sims.shape[0], None] - log_rank[None, :m]
-            sims.sub_(frequency_prior * gap.abs_())
-        return sims
-
-    for i in starts:
-        sims = scores(i)
-        rows = slice(i, i + sims.shape[0])
-        row_top = sims.topk(k if csls else 1, dim=1).values
-        max_s2t[rows] = row_top[:, 0]
-        if csls:
-            r_src[rows] = row_top.mean(dim=1)
-        top = sims.topk(min(k_cols, sims.shape[0]), dim=0).values
-        if col_top is not None:
-            top = torch.cat([col_top, top])
-            top = top.topk(min(k_cols, top.shape[0]), dim=0).values
-        col_top = top
-        if cache is not None:
-            cache.append(sims)
-    r_tgt = col_top.mean(dim=0) if csls else torch.zeros(m, device=src.device, dtype=src.dtype)
-    max_t2s = col_top[0]
-
-    def drop_(scores: torch.Tensor) -> torch.Tensor:
-        """Set each entry of `scores` to -inf with probability 1 - keep_prob, in place."""
-        if keep_prob < 1.0:
-            noise = torch.rand(scores.shape, generator=generator, device=scores.device, dtype=scores.dtype)
-            scores.masked_fill_(noise >= keep_prob, float("-inf"))
-        return scores
-
-    s2t = torch.empty(n, dtype=torch.long, device=src.device)
-    t2s = torch.zeros(m, dtype=torch.long, device=src.device)
-    t2s_score = torch.full((m,), float("-inf"), device=src.device, dtype=src.dtype)
-    for b, i in enumerate(starts):
-        sims = cache[b] if cache is not None else scores(i)
-        rows = slice(i, i + sims.shape[0])
-        # The query's own penalty is constant along its row, so half of the other side's
-        # penalty is all CSLS needs to rank (VecMap's shortcut).
-        s2t[rows] = drop_(sims - r_tgt[None, :] / 2).argmax(dim=1)
-        # Last use of this block: work in place to spare a (block, m) allocation.
-        score, arg = drop_(sims.sub_(r_src[rows, None] / 2)).max(dim=0)
-        better = score > t2s_score
-        t2s_score = torch.where(better, score, t2s_score)
-        t2s = torch.where(better, arg + i, t2s)
+    k = min(config.csls_k, n, m) if csls else 1
+    r_src, max_s2t = _penalty_pass(fwd, k)
+    r_tgt, max_t2s = _penalty_pass(bwd, k)
+    s2t = _argmax_pass(fwd, r_tgt if csls else None, keep_prob, generator)
+    t2s = _argmax_pass(bwd, r_src if csls else None, keep_prob, generator)
     s2t_cos = (src * tgt[s2t]).sum(dim=1)
     t2s_cos = (tgt * src[t2s]).sum(dim=1)
     return NearestLinks(s2t, s2t_cos, t2s, t2s_cos, max_s2t, max_t2s)
