@@ -1,5 +1,5 @@
 """Word-embedding mapping stage: align two monolingual spaces without (or with) a dictionary."""
-from components.align.config import AlignConfig, InitMethod, Normalization
+from components.align.config import AlignConfig, InitMethod, Normalization, Preset, preset
 from components.align.evaluate import EvaluationReport, evaluate_copy, evaluate_translation
 from components.align.lexicon import induce_lexicon, read_dictionary, write_lexicon
 from components.align.pipeline import (
@@ -20,6 +20,7 @@ __all__ = [
     "InitMethod",
     "LinearMaps",
     "Normalization",
+    "Preset",
     "Progress",
     "Stage",
     "align",
@@ -29,6 +30,7 @@ __all__ = [
     "evaluate_result",
     "evaluate_translation",
     "induce_lexicon",
+    "preset",
     "read_dictionary",
     "select_best",
     "write_lexicon",

@@ -171,3 +171,25 @@ class AlignConfig(_Frozen):
     refine: RefineConfig = RefineConfig()
     criterion: CriterionConfig = CriterionConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+
+
+class Preset(str, Enum):
+    """Named configurations of the stage."""
+
+    PUBLISHED = "published"  # MUSE and VecMap as published
+    # Chosen on the en-fr Bible benchmark (about 8k/10k words) by the unsupervised criterion
+    # alone: similarity distributions of the whole vocabulary, self-learning on the whole
+    # vocabulary with shorter stochastic phases, refinement run longer.
+    SMALL_CORPUS = "small_corpus"
+
+
+def preset(name: Preset) -> AlignConfig:
+    """The configuration named `name`."""
+    configs = {
+        Preset.PUBLISHED: AlignConfig(),
+        Preset.SMALL_CORPUS: AlignConfig(
+            vecmap=VecMapConfig(init_vocab=20000, vocabulary_cutoff=20000, stochastic_interval=20, threshold=1e-3),
+            refine=RefineConfig(n_refinement=10),
+        ),
+    }
+    return configs[name]
