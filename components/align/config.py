@@ -115,6 +115,13 @@ class VecMapConfig(_Frozen):
     # similarity distributions noisy.
     frequency_prior: float = Field(0.0, ge=0.0)
     final_solver: MappingSolver = MappingSolver.WHITEN_REWEIGHT  # mapping fitted on the last dictionary
+    # Not in VecMap: score only a random share keep_prob of the candidates, drawn per block of
+    # `sample_block_rows` rows, instead of dropping entries of the full similarity matrix, so
+    # an iteration costs about keep_prob of a full one; the CSLS penalties and the objective
+    # are then refreshed by a full pass every `penalty_interval` iterations.
+    sampled_induction: bool = False
+    sample_block_rows: int = Field(64, ge=1)
+    penalty_interval: int = Field(5, ge=1)
 
 
 class WhitenReweightConfig(_Frozen):

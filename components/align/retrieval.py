@@ -27,6 +27,7 @@ class NearestLinks:
     t2s: (m,) best source of each target word; t2s_cos: (m,) cosine of that pair.
     max_s2t_cos: (n,) and max_t2s_cos: (m,): highest score of each word (the cosine, less any
     frequency prior), before CSLS and before any dropped entries (VecMap's objective).
+    r_src: (n,) and r_tgt: (m,): CSLS penalties (mean of the top-k scores; zeros for NN).
     """
 
     s2t: torch.Tensor
@@ -35,6 +36,8 @@ class NearestLinks:
     t2s_cos: torch.Tensor
     max_s2t_cos: torch.Tensor
     max_t2s_cos: torch.Tensor
+    r_src: torch.Tensor
+    r_tgt: torch.Tensor
 
 
 class _ScoreBlocks:
@@ -131,7 +134,41 @@ def nearest_both_ways(
     t2s = _argmax_pass(bwd, r_src if csls else None, keep_prob, generator)
     s2t_cos = (src * tgt[s2t]).sum(dim=1)
     t2s_cos = (tgt * src[t2s]).sum(dim=1)
-    return NearestLinks(s2t, s2t_cos, t2s, t2s_cos, max_s2t, max_t2s)
+    if not csls:
+        r_src, r_tgt = torch.zeros_like(r_src), torch.zeros_like(r_tgt)
+    return NearestLinks(s2t, s2t_cos, t2s, t2s_cos, max_s2t, max_t2s, r_src, r_tgt)
+
+
+def sampled_nearest(
+    query: torch.Tensor,
+    keys: torch.Tensor,
+    r_keys: torch.Tensor,
+    keep_prob: float,
+    generator: torch.Generator,
+    block_rows: int,
+    frequency_prior: float = 0.0,
+) -> torch.Tensor:
+    """Best key of each query row among a random share `keep_prob` of the keys, by score
+    cos - r_keys / 2 (CSLS ranking; less any frequency prior as in `nearest_both_ways`).
+
+    query: (n, d), keys: (m, d), r_keys: (m,). A fresh subset of keys is drawn for every
+    block of `block_rows` rows, so only about keep_prob * n * m scores are computed: the cheap
+    counterpart of dropping entries of the full matrix. Returns (n,) key indices.
+    """
+    n, m = query.shape[0], keys.shape[0]
+    log_rank = torch.log1p(torch.arange(max(n, m), device=query.device, dtype=query.dtype))
+    best = torch.empty(n, dtype=torch.long, device=query.device)
+    for i in range(0, n, block_rows):
+        kept = (torch.rand(m, generator=generator, device=query.device) < keep_prob).nonzero().squeeze(1)
+        if kept.numel() == 0:
+            kept = torch.randint(m, (1,), generator=generator, device=query.device)
+        block = query[i : i + block_rows]
+        scores = block @ keys[kept].T - r_keys[kept][None, :] / 2
+        if frequency_prior > 0:
+            gap = log_rank[i : i + block.shape[0], None] - log_rank[kept][None, :]
+            scores.sub_(frequency_prior * gap.abs_())
+        best[i : i + block.shape[0]] = kept[scores.argmax(dim=1)]
+    return best
 
 
 def links_from_scores(scores: torch.Tensor, retrieval: Retrieval, csls_k: int) -> NearestLinks:
@@ -148,7 +185,10 @@ def links_from_scores(scores: torch.Tensor, retrieval: Retrieval, csls_k: int) -
         s2t, t2s = scores.argmax(dim=1), scores.argmax(dim=0)
     rows = torch.arange(scores.shape[0], device=scores.device)
     cols = torch.arange(scores.shape[1], device=scores.device)
-    return NearestLinks(s2t, scores[rows, s2t], t2s, scores[t2s, cols], row_top[:, 0], col_top[0])
+    return NearestLinks(
+        s2t, scores[rows, s2t], t2s, scores[t2s, cols], row_top[:, 0], col_top[0],
+        row_top.mean(dim=1), col_top.mean(dim=0),
+    )
 
 
 def dictionary_from_links(

@@ -26,7 +26,12 @@ from components.align.config import (
 )
 from components.align.normalize import normalize
 from components.align.procrustes import fit_mapping, procrustes
-from components.align.retrieval import dictionary_from_links, links_from_scores, nearest_both_ways
+from components.align.retrieval import (
+    dictionary_from_links,
+    links_from_scores,
+    nearest_both_ways,
+    sampled_nearest,
+)
 from components.align.state import HistoryPoint, LinearMaps, Progress, ProgressCallback, Stage
 
 
@@ -77,13 +82,55 @@ def stochastic_dictionary(
     best (unperturbed) cosine over the direction(s) in use, as in VecMap. Dropped entries
     can never be chosen (VecMap zeroes them, which lets a dropped entry beat negative scores).
     """
+    src_idx, tgt_idx, objective, _ = _full_induction(xw, zw, keep_prob, config, retrieval, generator)
+    return src_idx, tgt_idx, objective
+
+
+def _full_induction(
+    xw: torch.Tensor,
+    zw: torch.Tensor,
+    keep_prob: float,
+    config: VecMapConfig,
+    retrieval: RetrievalConfig,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, float, tuple[torch.Tensor, torch.Tensor]]:
+    """`stochastic_dictionary`, also returning the CSLS penalties (r_src (n,), r_tgt (m,))."""
     links = nearest_both_ways(xw, zw, Retrieval.CSLS, retrieval, keep_prob, generator, config.frequency_prior)
     objective = {
         Direction.S2T: float(links.max_s2t_cos.mean()),
         Direction.T2S: float(links.max_t2s_cos.mean()),
     }.get(config.direction, float(links.max_s2t_cos.mean() + links.max_t2s_cos.mean()) / 2)
     src_idx, tgt_idx = dictionary_from_links(links, config.direction)
-    return src_idx, tgt_idx, objective
+    return src_idx, tgt_idx, objective, (links.r_src, links.r_tgt)
+
+
+def sampled_dictionary(
+    xw: torch.Tensor,
+    zw: torch.Tensor,
+    penalties: tuple[torch.Tensor, torch.Tensor],
+    keep_prob: float,
+    config: VecMapConfig,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dictionary induced by CSLS among sampled candidates (see `sampled_nearest`).
+
+    xw: (n_src, d), zw: (n_tgt, d); penalties: (r_src (n_src,), r_tgt (n_tgt,)) from a recent
+    full pass. Returns (src_idx (p,), tgt_idx (p,)) in `config.direction`, MUTUAL counting as
+    UNION (words drawing different candidates rarely agree both ways).
+    """
+    r_src, r_tgt = penalties
+    src_all = torch.arange(xw.shape[0], device=xw.device)
+    tgt_all = torch.arange(zw.shape[0], device=zw.device)
+    fwd = bwd = None
+    if config.direction is not Direction.T2S:
+        fwd = sampled_nearest(xw, zw, r_tgt, keep_prob, generator, config.sample_block_rows, config.frequency_prior)
+    if config.direction is not Direction.S2T:
+        bwd = sampled_nearest(zw, xw, r_src, keep_prob, generator, config.sample_block_rows, config.frequency_prior)
+    if fwd is None:
+        return bwd, tgt_all
+    if bwd is None:
+        return src_all, fwd
+    return torch.cat([src_all, bwd]), torch.cat([fwd, tgt_all])
 
 
 def vecmap_self_learning(
@@ -103,7 +150,8 @@ def vecmap_self_learning(
     init_dictionary: (src_idx (p,), tgt_idx (p,)) to start from instead of the
     similarity-distribution initialisation.
     Returns the maps (w_src, w_tgt) and one history point per self-learning iteration
-    (objective = VecMap's mean best similarity; criterion left unmeasured).
+    (objective = VecMap's mean best similarity, None on sampled iterations; criterion left
+    unmeasured).
     """
     generator = torch.Generator(device=x.device)
     generator.manual_seed(seed)
@@ -114,6 +162,7 @@ def vecmap_self_learning(
     else:
         src_idx, tgt_idx = init_dictionary
     history: list[HistoryPoint] = []
+    penalties: tuple[torch.Tensor, torch.Tensor] | None = None
     best_objective = float("-inf")
     keep_prob = config.stochastic_initial
     last_improvement = 0
@@ -127,12 +176,16 @@ def vecmap_self_learning(
         if it > config.max_iterations:
             break
         w = procrustes(x[src_idx], z[tgt_idx])
-        src_idx, tgt_idx, objective = stochastic_dictionary(
-            x[:n_src] @ w, z[:n_tgt], keep_prob, config, retrieval, generator
-        )
-        if objective - best_objective >= config.threshold:
-            last_improvement = it
-            best_objective = objective
+        xw, zw = x[:n_src] @ w, z[:n_tgt]
+        sampled = config.sampled_induction and keep_prob < 1.0 and penalties is not None
+        if sampled and it % config.penalty_interval != 0:
+            src_idx, tgt_idx = sampled_dictionary(xw, zw, penalties, keep_prob, config, generator)
+            objective = None
+        else:
+            src_idx, tgt_idx, objective, penalties = _full_induction(xw, zw, keep_prob, config, retrieval, generator)
+            if objective - best_objective >= config.threshold:
+                last_improvement = it
+                best_objective = objective
         point = HistoryPoint(Stage.VECMAP, it, None, objective)
         history.append(point)
         if progress_callback is not None:

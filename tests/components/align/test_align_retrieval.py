@@ -103,3 +103,14 @@ def test_frequency_prior_favours_equal_ranks_and_leaves_cosines_plain():
     links = nearest_both_ways(src, tgt, Retrieval.CSLS, RetrievalConfig(batch_size=30), frequency_prior=1e4)
     assert (links.s2t == torch.arange(80)).all() and (links.t2s[:80] == torch.arange(80)).all()
     torch.testing.assert_close(links.s2t_cos, (src * tgt[:80]).sum(dim=1))
+
+
+def test_sampled_nearest_with_every_key_kept_is_the_csls_argmax():
+    from components.align.retrieval import sampled_nearest
+
+    src, tgt = _spaces(8, n=100, m=120)
+    links = nearest_both_ways(src, tgt, Retrieval.CSLS, RetrievalConfig())
+    best = sampled_nearest(src, tgt, links.r_tgt, 1.0, torch.Generator(), block_rows=16)
+    assert (best == links.s2t).all()
+    some = sampled_nearest(src, tgt, links.r_tgt, 0.2, torch.Generator().manual_seed(0), block_rows=16)
+    assert (some != links.s2t).any() and ((some >= 0) & (some < 120)).all()

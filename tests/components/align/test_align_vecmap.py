@@ -61,3 +61,12 @@ def test_frequency_prior_pulls_the_initial_dictionary_to_equal_ranks(planted):
     config = VecMapConfig(frequency_prior=1e4, direction=Direction.S2T)
     src_idx, tgt_idx = similarity_distribution_init(x, z, config, NORM, RetrievalConfig())
     assert (src_idx == tgt_idx).float().mean() > 0.95
+
+
+def test_sampled_induction_also_recovers_the_planted_rotation(planted):
+    x, z, gold = _spaces(planted)
+    config = VecMapConfig(stochastic_interval=10, sampled_induction=True, penalty_interval=3)
+    maps, history = vecmap_self_learning(x, z, config, WhitenReweightConfig(), NORM, RetrievalConfig(), seed=0)
+    xm, zm = maps.apply(x, z)
+    assert ((xm @ zm.T).argmax(dim=1) == gold).float().mean().item() > 0.9
+    assert any(p.objective is None for p in history) and any(p.objective is not None for p in history)
