@@ -71,9 +71,8 @@ def _discrimination_batch(
     src_ids = torch.randint(n_src, (bs,), device=x.device)
     tgt_ids = torch.randint(n_tgt, (bs,), device=x.device)
     inputs = torch.cat([x[src_ids] @ w, z[tgt_ids]])
-    labels = torch.cat(
-        [torch.full((bs,), 1 - config.dis_smooth, device=x.device), torch.full((bs,), config.dis_smooth, device=x.device)]
-    )
+    labels = torch.full((2 * bs,), config.dis_smooth, device=x.device)
+    labels[:bs] = 1 - config.dis_smooth
     return inputs, labels
 
 

@@ -49,9 +49,10 @@ def refine(
     x: (n_src, d), z: (n_tgt, d) normalised embeddings; maps: starting maps. Each iteration
     induces a dictionary from the current maps and fits new maps on it. Step 0 of the
     returned history is the starting map. Stops early when a dictionary comes out smaller
-    than `config.min_size`, or when a step gains less than `config.min_gain`. Returns the refined maps with the highest criterion; the starting
-    map only competes when no refinement step ran, because a map from another solver (e.g.
-    VecMap's whitening and re-weighting) changes the cosine scale and the criterion with it.
+    than `config.min_size`, or when a step gains less than `config.min_gain`. Returns the
+    refined maps with the highest criterion; the starting map only competes when no
+    refinement step ran, because a map from another solver (e.g. VecMap's whitening and
+    re-weighting) changes the cosine scale and the criterion with it.
     """
 
     def measure(maps: LinearMaps) -> tuple[float, NearestLinks]:

@@ -49,7 +49,8 @@ class _ScoreBlocks:
     ) -> None:
         self.query, self.keys, self.batch_size = query, keys, batch_size
         self.frequency_prior = frequency_prior
-        self.log_rank = torch.log1p(torch.arange(max(query.shape[0], keys.shape[0]), device=query.device, dtype=query.dtype))
+        ranks = torch.arange(max(query.shape[0], keys.shape[0]), device=query.device, dtype=query.dtype)
+        self.log_rank = torch.log1p(ranks)
         self.cache: dict[int, torch.Tensor] | None = {} if cache else None
 
     def starts(self) -> range:
