@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from components.corpus import CorpusConfig
 from components.store import ArtifactRef
+from flows.runner import task_runner
 from tasks.corpus import (build_dictionary, check_leakage, fingerprint_sources, prepare_side,
                           prepare_test, publish_corpus_report, train_embeddings)
 
@@ -50,7 +51,7 @@ class CorpusResult(BaseModel):
         return [{"statistic": name, src: a, tgt: b} for name, a, b in rows]
 
 
-@flow(name="prepare-corpus", log_prints=True)
+@flow(name="prepare-corpus", log_prints=True, task_runner=task_runner())
 def prepare_corpus(config: CorpusConfig = CorpusConfig(), refresh: bool = False) -> CorpusResult:
     """Clean and split both languages, train their embeddings, build the evaluation dictionary."""
     start = time.perf_counter()
