@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.align.config import AlignConfig, InitMethod
 from components.device import DeviceRequest
+from components.errors import InputError
 from components.store import ArtifactRef
 from tasks.align import (align_reference, align_run, evaluate_alignment, evaluate_copy_row, export_alignment,
                          plot_alignment, publish_alignment_report, run_name)
@@ -81,6 +82,9 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
                                                                      config.align, which, config.device)
                 for which in ("procrustes_seed", "procrustes_seed_raw", "identical_strings")}
     run_refs = [r.result() for r in runs]
+    run_refs = [r for r in run_refs if r is not None]  # methods that could not start on this pair
+    if not run_refs:
+        raise InputError(pair, "no alignment run could start (see the skipped runs in the log)")
     selected = max(run_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no test data involved
     exported = export_alignment.submit(selected, config.align, *pair.split("-"))
     evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align) for r in run_refs}
@@ -89,7 +93,8 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         rows[run_name(r)] = ev.result()
     if config.references:
         for which, fut in refs.items():
-            rows[which] = evaluate_alignment.submit(fut.result(), dictionary, config.align).result()
+            if fut.result() is not None:
+                rows[which] = evaluate_alignment.submit(fut.result(), dictionary, config.align).result()
         rows["copy"] = evaluate_copy_row.submit(src_vectors, tgt_vectors, dictionary, config.align).result()
     rho = spearman([r.meta["criterion"] for r in run_refs], [rows[run_name(r)]["p1_csls_s2t"] for r in run_refs])
     plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{pair}.png")

@@ -7,12 +7,13 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from components.align.config import AlignConfig, InitMethod, Retrieval
 from components.align.evaluate import evaluate_copy, evaluate_translation
 from components.align.lexicon import induce_lexicon, write_lexicon
+from components.align.orthographic import NoSeedError
 from components.align.pipeline import (AlignResult, align, align_identical_strings, align_supervised,
                                        prepare_spaces)
 from components.align.state import Progress
@@ -25,7 +26,7 @@ from tasks.gpu import device_slot
 from tasks.store import stage_cache, store
 
 ALIGN_MODULES = tuple(f"components.align.{m}" for m in (
-    "adversarial", "config", "criterion", "evaluate", "normalize", "pipeline", "procrustes", "refine",
+    "adversarial", "config", "criterion", "evaluate", "normalize", "orthographic", "pipeline", "procrustes", "refine",
     "retrieval", "state", "vecmap")) + ("components.embeddings",)
 
 Reference = Literal["procrustes_seed", "procrustes_seed_raw", "identical_strings"]
@@ -89,25 +90,38 @@ class _Monitor:
 
 @task(name="align-run", task_run_name="align-{method.value}-seed-{seed}", cache_policy=stage_cache(*ALIGN_MODULES))
 def align_run(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, monitor_dictionary: ArtifactRef,
-              config: AlignConfig, method: InitMethod, seed: int, device: DeviceRequest = "auto") -> ArtifactRef:
-    """One unsupervised alignment (method, seed). The test dictionary is only recorded for the plot."""
+              config: AlignConfig, method: InitMethod, seed: int, device: DeviceRequest = "auto"
+              ) -> ArtifactRef | None:
+    """One unsupervised alignment (method, seed). The test dictionary is only recorded for the plot.
+
+    None when the method cannot start on this pair (identical strings without a shared script).
+    """
     src, tgt = load_vectors(src_vectors), load_vectors(tgt_vectors)
     cfg = config.model_copy(update={"method": method})
     with device_slot(device) as dev:
         monitor = _Monitor(src, tgt, load_pairs(monitor_dictionary, "test"), cfg, dev)
-        result = align(src, tgt, cfg, dev, seed, monitor, src_name=f"{src_vectors.meta['lang']} vectors",
-                       tgt_name=f"{tgt_vectors.meta['lang']} vectors")
+        try:
+            result = align(src, tgt, cfg, dev, seed, monitor, src_name=f"{src_vectors.meta['lang']} vectors",
+                           tgt_name=f"{tgt_vectors.meta['lang']} vectors")
+        except NoSeedError as e:
+            get_run_logger().warning("skipped %s seed %d: %s", method.value, seed, e)
+            return None
     return _save_result(result, monitor.points, f"align-{method.value}-{seed}")
 
 
 @task(name="align-reference", task_run_name="reference-{which}", cache_policy=stage_cache(*ALIGN_MODULES))
 def align_reference(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
-                    config: AlignConfig, which: Reference, device: DeviceRequest = "auto") -> ArtifactRef:
-    """A reference row: Procrustes on the seed dictionary (refined or raw), or identical strings."""
+                    config: AlignConfig, which: Reference, device: DeviceRequest = "auto") -> ArtifactRef | None:
+    """A reference row: Procrustes on the seed dictionary (refined or raw), or identical strings
+    (None when no word is spelled alike)."""
     src, tgt = load_vectors(src_vectors), load_vectors(tgt_vectors)
     with device_slot(device) as dev:
         if which == "identical_strings":
-            result = align_identical_strings(src, tgt, config, dev)
+            try:
+                result = align_identical_strings(src, tgt, config, dev)
+            except NoSeedError as e:
+                get_run_logger().warning("no identical-strings reference: %s", e)
+                return None
         else:
             result = align_supervised(src, tgt, load_pairs(dictionary, "seed"), config, dev,
                                       refinement=which == "procrustes_seed", method=which)

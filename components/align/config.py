@@ -29,6 +29,10 @@ class InitMethod(str, Enum):
 
     ADVERSARIAL = "adversarial"  # MUSE: a linear map trained to fool a discriminator
     VECMAP = "vecmap"  # VecMap: similarity-distribution init + stochastic self-learning
+    # VecMap `--identical`: words spelled the same in both languages seed the same stochastic
+    # self-learning. Uses no bilingual dictionary, but assumes the two languages share a script
+    # (see `OrthographicConfig`); with different scripts there is no seed and the run is skipped.
+    IDENTICAL = "identical"
 
 
 class Direction(str, Enum):
@@ -124,6 +128,20 @@ class VecMapConfig(_Frozen):
     penalty_interval: int = Field(5, ge=1)
 
 
+class OrthographicConfig(_Frozen):
+    """Seed of identically spelled words for `InitMethod.IDENTICAL` (VecMap `--init_identical`).
+
+    Assumption, not a dictionary: both languages are written in the same script, so shared
+    names, numbers, punctuation and loanwords are spelled alike and mostly mean the same.
+    """
+
+    min_length: int = Field(1, ge=1)  # shorter words are left out (1 = every identical string, as VecMap)
+    fold_accents: bool = False  # match after removing diacritics ('jesús' = 'jesus'); not in VecMap
+    # Fewer identical words than this (e.g. languages in different scripts) is not a seed:
+    # the run raises `NoSeedError` and a sweep goes on without it.
+    min_pairs: int = Field(20, ge=1)
+
+
 class WhitenReweightConfig(_Frozen):
     """VecMap's multi-step mapping (used when a solver is `WHITEN_REWEIGHT`)."""
 
@@ -174,6 +192,7 @@ class AlignConfig(_Frozen):
     retrieval: RetrievalConfig = RetrievalConfig()
     adversarial: AdversarialConfig = AdversarialConfig()
     vecmap: VecMapConfig = VecMapConfig()
+    orthographic: OrthographicConfig = OrthographicConfig()
     whiten_reweight: WhitenReweightConfig = WhitenReweightConfig()
     refine: RefineConfig = RefineConfig()
     criterion: CriterionConfig = CriterionConfig()

@@ -16,6 +16,7 @@ from components.align.adversarial import adversarial_training
 from components.align.config import AlignConfig, InitMethod, MappingSolver
 from components.align.evaluate import EvaluationReport, Pairs, evaluate_translation
 from components.align.normalize import normalize
+from components.align.orthographic import NoSeedError, orthographic_seed
 from components.align.procrustes import fit_mapping
 from components.align.refine import refine
 from components.align.state import HistoryPoint, LinearMaps, ProgressCallback, Stage
@@ -129,9 +130,11 @@ def align(
     refine, and return the maps with the best unsupervised criterion.
 
     src, tgt: vocabularies most frequent first, vectors (n, d) of the same d. No dictionary
-    is used. `progress_callback` receives every history point with its maps (e.g. to plot
-    test P@1 beside the criterion without letting it steer anything).
-    Raises InputError (naming src_name / tgt_name) for unusable embeddings.
+    is used (`InitMethod.IDENTICAL` seeds on identical spellings: a shared-script assumption).
+    `progress_callback` receives every history point with its maps (e.g. to plot test P@1
+    beside the criterion without letting it steer anything).
+    Raises InputError (naming src_name / tgt_name) for unusable embeddings, NoSeedError
+    (an InputError) when `InitMethod.IDENTICAL` finds too few identical strings.
     """
     started = time.monotonic()
     x, z = prepare_spaces(src, tgt, config, device, src_name, tgt_name)
@@ -140,8 +143,14 @@ def align(
             x, z, config.adversarial, config.criterion, config.retrieval, seed, progress_callback
         )
     else:
+        init = None
+        if config.method is InitMethod.IDENTICAL:
+            seed_pairs = orthographic_seed(src.words, tgt.words, config.orthographic, f"{src_name} / {tgt_name}")
+            src_idx, tgt_idx = seed_pairs
+            init = (torch.tensor(src_idx, device=device), torch.tensor(tgt_idx, device=device))
         maps, history = vecmap_self_learning(
-            x, z, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed, progress_callback
+            x, z, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed,
+            progress_callback, init_dictionary=init,
         )
     maps, refine_history = refine(
         x, z, maps, config.refine, config.whiten_reweight, config.criterion, config.retrieval, progress_callback
@@ -202,10 +211,13 @@ def identical_strings(src: Embeddings, tgt: Embeddings) -> list[tuple[str, str]]
 def align_identical_strings(
     src: Embeddings, tgt: Embeddings, config: AlignConfig, device: torch.device
 ) -> AlignResult:
-    """Reference row: identical spellings as the seed dictionary, then refinement."""
+    """Reference row: identical spellings as the seed dictionary, then refinement.
+
+    Raises NoSeedError when no word is spelled the same in both vocabularies.
+    """
     pairs = identical_strings(src, tgt)
     if not pairs:
-        raise InputError("source/target embeddings", "no word is spelled the same in both vocabularies")
+        raise NoSeedError("source/target embeddings", "no word is spelled the same in both vocabularies")
     return align_supervised(
         src, tgt, pairs, config, device, method="identical_strings", dictionary_name="identical strings"
     )

@@ -1,16 +1,17 @@
 """The mapping stage end to end on a small planted pair: sweep, selection, export, report rows."""
 import numpy as np
 
-from components.align.config import AlignConfig
+from components.align.config import AlignConfig, InitMethod
 from components.dictionary import write_pairs
 from components.embeddings import read_vec, write_vec
 from components.store import ArtifactStore
 from flows.align import AlignStageConfig, align_embeddings, spearman
+from tasks.align import run_name
 from tests.components.align.conftest import planted_pair
 
 
-def _store_inputs(store: ArtifactStore):
-    planted = planted_pair(n=400, dim=24, noise=0.3, seed=3)
+def _store_inputs(store: ArtifactStore, n_identical: int = 30):
+    planted = planted_pair(n=400, dim=24, noise=0.3, seed=3, n_identical=n_identical)
     refs = []
     for lang, emb in (("xa", planted.src), ("xb", planted.tgt)):
         with store.writer("vectors", f"vectors-{lang}", {"lang": lang, "words": len(emb.words), "dim": emb.dim},
@@ -29,12 +30,12 @@ def test_align_flow_selects_by_criterion_and_exports(data_dir):
     store = ArtifactStore(data_dir / "store")
     src, tgt, dictionary = _store_inputs(store)
     config = AlignStageConfig(align=AlignConfig(vecmap={"stochastic_interval": 10}, refine={"n_refinement": 2}),
-                              seeds=(0, 1, 2))
+                              methods=(InitMethod.VECMAP, InitMethod.IDENTICAL), seeds=(0, 1))
     result = align_embeddings(src, tgt, dictionary, config)
-    runs = [k for k in result.rows if k.startswith("vecmap seed")]
-    assert len(runs) == 3
+    runs = [k for k in result.rows if " seed " in k]
+    assert sorted(runs) == ["identical seed 0", "identical seed 1", "vecmap seed 0", "vecmap seed 1"]
     assert result.selected.meta["criterion"] == max(result.rows[k]["criterion"] for k in runs)
-    assert result.rows[f"vecmap seed {result.selected.meta['seed']}"]["p1_csls_s2t"] > 0.8
+    assert result.rows[run_name(result.selected)]["p1_csls_s2t"] > 0.8
     assert {"procrustes_seed", "procrustes_seed_raw", "identical_strings", "copy"} <= set(result.rows)
     exported = store.path(result.exported)
     aligned = read_vec(exported / "xa.vec")
@@ -43,6 +44,15 @@ def test_align_flow_selects_by_criterion_and_exports(data_dir):
     lexicon = (exported / "lexicon.tsv").read_text().splitlines()
     assert lexicon[0] == "source\ttarget\tscore\trank" and len(lexicon) == 401
     assert (data_dir / "reports" / "alignment-xa-xb.png").stat().st_size > 0
+
+
+def test_pair_without_shared_spellings_skips_the_orthographic_runs(data_dir):
+    src, tgt, dictionary = _store_inputs(ArtifactStore(data_dir / "store"), n_identical=0)
+    config = AlignStageConfig(align=AlignConfig(vecmap={"stochastic_interval": 10}, refine={"n_refinement": 1}),
+                              methods=(InitMethod.VECMAP, InitMethod.IDENTICAL), seeds=(0,))
+    result = align_embeddings(src, tgt, dictionary, config)
+    assert [k for k in result.rows if " seed " in k] == ["vecmap seed 0"]
+    assert "identical_strings" not in result.rows and "procrustes_seed" in result.rows
 
 
 def test_spearman_matches_known_values():
