@@ -184,7 +184,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
               score: Callable[[list[list[int]]], float] | None = None,
               progress: Callable[[int, dict[str, float]], None] | None = None,
               checkpoint: Callable[[dict], None] | None = None,
-              resume: dict | None = None) -> TrainedGenerator:
+              resume: dict | None = None,
+              monitor: Callable[[Generator], dict[str, float | None]] | None = None) -> TrainedGenerator:
     """Train generator and discriminator adversarially.
 
     segments: unpaired audio, list of (T_i, in_dim) float segment features.
@@ -192,7 +193,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     score: unsupervised criterion of the generator's transcriptions of `segments` (lower is
         better); evaluated every `gan_eval_every` steps, the best generator is kept.
     progress(step, metrics) is called at each evaluation; checkpoint(state) receives a
-    resumable state (pass it back as `resume` to continue after a crash).
+    resumable state (pass it back as `resume` to continue after a crash). monitor(generator)
+    may add figures to each evaluation's row (e.g. a test PER for plots); they select nothing.
     Raises UnpairedError on a non-finite loss.
     """
     if not segments or not text:
@@ -288,6 +290,9 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
                 row["score"] = float(score(transcribe(G, seg_t[: cfg.gan_eval_utterances], device)))
                 if row["score"] < best[0]:
                     best = (row["score"], copy.deepcopy(G.state_dict()), step + 1)
+            if monitor is not None:
+                row.update(monitor(G))
+                G.train()
             history.append(row)
             if progress is not None:
                 progress(step + 1, row)

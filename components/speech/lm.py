@@ -83,3 +83,16 @@ class NgramLM:
         if n == 0:
             raise ValueError("no sentences to score")
         return math.exp(-sum(self.sentence_logprob(s) for s in sentences) / n)
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict of the counts (string tokens only, as word LMs have)."""
+        return {"order": self.order, "discount": self.discount, "vocab": sorted(map(str, self.vocab)),
+                "counts": [[[list(h), dict(c)] for h, c in level.items()] for level in self.counts]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "NgramLM":
+        """Inverse of `to_json`."""
+        lm = cls(order=int(data["order"]), discount=float(data["discount"]), vocab=frozenset(data["vocab"]),
+                 counts=[{tuple(h): Counter(c) for h, c in level} for level in data["counts"]])
+        lm._totals = [{h: sum(c.values()) for h, c in level.items()} for level in lm.counts]
+        return lm

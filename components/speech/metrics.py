@@ -37,3 +37,68 @@ def phone_error_rate(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]
 def word_error_rate(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]]) -> float:
     """WER over word sequences (already tokenised and lower-cased)."""
     return error_rate(refs, hyps)
+
+
+def align_sequences(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> list[tuple[Hashable | None, Hashable | None]]:
+    """One minimum-edit alignment as (ref item or None, hyp item or None) pairs, in order:
+    matches and substitutions pair two items, deletions have hyp None, insertions ref None."""
+    n, m = len(ref), len(hyp)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]))
+    out: list[tuple[Hashable | None, Hashable | None]] = []
+    i, j = n, m
+    while i or j:
+        if i and j and d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
+            out.append((ref[i - 1], hyp[j - 1])); i -= 1; j -= 1
+        elif i and d[i][j] == d[i - 1][j] + 1:
+            out.append((ref[i - 1], None)); i -= 1
+        else:
+            out.append((None, hyp[j - 1])); j -= 1
+    return out[::-1]
+
+
+def confusion_counts(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]],
+                     labels: Sequence[str]) -> list[list[int]]:
+    """(len(labels) + 1)^2 counts of (reference phone, recognised phone) over aligned pairs,
+    silence removed; the extra last row/column stands for 'none' (insertions, deletions)."""
+    index = {p: i for i, p in enumerate(labels)}
+    none = len(labels)
+    counts = [[0] * (none + 1) for _ in range(none + 1)]
+    for r, h in zip(refs, hyps):
+        for a, b in align_sequences(strip_silence(r), strip_silence(h)):
+            counts[none if a is None else index[a]][none if b is None else index[b]] += 1
+    return counts
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Spearman rank correlation (average ranks for ties); None for fewer than three points
+    or a constant side."""
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} values against {len(b)}")
+    if len(a) < 3:
+        return None
+
+    def ranks(v: Sequence[float]) -> list[float]:
+        order = sorted(range(len(v)), key=v.__getitem__)
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2
+            i = j + 1
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    var = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+    return cov / var if var else None

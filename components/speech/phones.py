@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
 from components.errors import InputError
@@ -135,6 +136,23 @@ class Lexicon:
             if prons:
                 entries[w] = list(dict.fromkeys(prons))
         return Lexicon(entries=entries, use_t2p=False)
+
+
+def write_lexicon(lexicon: Lexicon, path: Path) -> None:
+    """One '<word><TAB><phones separated by spaces>' line per pronunciation, sorted by word."""
+    lines = [f"{w}\t{' '.join(pron)}\n" for w in sorted(lexicon.entries) for pron in lexicon.entries[w]]
+    Path(path).write_text("".join(lines), encoding="utf-8")
+
+
+def read_lexicon(path: Path) -> Lexicon:
+    """Inverse of `write_lexicon` (no t2p fallback). Raises InputError on a malformed line."""
+    entries: dict[str, list[tuple[str, ...]]] = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        word, sep, phones = line.partition("\t")
+        if not sep or not word:
+            raise InputError(f"{path}:{n}", "expected '<word><TAB><phones>'")
+        entries.setdefault(word, []).append(tuple(normalise_phone(p) for p in phones.split()))
+    return Lexicon(entries=entries, use_t2p=False)
 
 
 def text_to_phones(text: str, lexicon: Lexicon, pauses: bool = True) -> list[str]:

@@ -1,0 +1,135 @@
+"""The packaged recogniser: everything `transcribe` needs, saved as one directory.
+
+    config.json   feature, segmentation, generator and decoding settings, phone set, origin
+    weights.pt    segmenter (PCA) and generator tensors (loadable with weights_only=True)
+    lexicon.tsv   pronunciations of the unpaired text's words
+    word_lm.json  word n-gram counts of the unpaired text
+
+audio file -> 16 kHz mono -> frame features -> segments -> generator -> phones -> words.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from components.errors import InputError, UnpairedError
+from components.speech.audio import read_audio
+from components.speech.config import DecodeConfig, FeaturesConfig, GeneratorConfig, SegmentConfig
+from components.speech.decode import PronunciationTrie, decode_words
+from components.speech.features import extract_features
+from components.speech.gan import TrainedGenerator, transcribe
+from components.speech.lm import NgramLM
+from components.speech.phones import PHONES, decode_ids, read_lexicon, strip_silence, write_lexicon, Lexicon
+from components.speech.segment import SegmentModel, segment_utterance
+
+FORMAT = "unpaired-speech-model/1"
+
+
+@dataclass
+class SpeechModel:
+    """A trained recogniser with its front end, phone set, lexicon and word LM."""
+
+    features: FeaturesConfig
+    segment: SegmentConfig
+    segmenter: SegmentModel
+    generator: GeneratorConfig
+    recogniser: TrainedGenerator
+    lexicon: Lexicon
+    word_lm: NgramLM
+    decode: DecodeConfig
+    info: dict[str, Any] = field(default_factory=dict)  # origin, criterion, ... (for people)
+    _trie: PronunciationTrie | None = field(default=None, repr=False)
+
+    def save(self, directory: Path) -> None:
+        """Write the four files into `directory` (created)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        r = self.recogniser
+        config = {"format": FORMAT, "phones": list(PHONES), "features": self.features.model_dump(mode="json"),
+                  "segment": self.segment.model_dump(mode="json"),
+                  "generator": self.generator.model_dump(mode="json"), "decode": self.decode.model_dump(mode="json"),
+                  "recogniser": {"in_dim": r.in_dim, "n_phones": r.n_phones, "step": r.step, "score": r.score,
+                                 "hidden": r.hidden},
+                  "info": self.info}
+        (directory / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+        torch.save({"segmenter": self.segmenter.state_dict(), "generator": r.generator_state},
+                   directory / "weights.pt")
+        write_lexicon(self.lexicon, directory / "lexicon.tsv")
+        (directory / "word_lm.json").write_text(json.dumps(self.word_lm.to_json()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "SpeechModel":
+        """Read a saved model. Raises InputError naming the directory when it is not one."""
+        directory = Path(directory)
+        cfg_path = directory / "config.json"
+        if not cfg_path.is_file():
+            raise InputError(directory, "is not a speech model (no config.json)")
+        try:
+            config = json.loads(cfg_path.read_text(encoding="utf-8"))
+            if config.get("format") != FORMAT:
+                raise InputError(directory, f"unknown model format {config.get('format')!r}")
+            if tuple(config["phones"]) != PHONES:
+                raise InputError(directory, "was trained with a different phone set")
+            weights = torch.load(directory / "weights.pt", map_location="cpu", weights_only=True)
+            r = config["recogniser"]
+            recogniser = TrainedGenerator(weights["generator"], r["in_dim"], r["n_phones"], r["step"],
+                                          r["score"], hidden=r["hidden"])
+            return cls(features=FeaturesConfig(**config["features"]), segment=SegmentConfig(**config["segment"]),
+                       segmenter=SegmentModel.from_state_dict(weights["segmenter"]),
+                       generator=GeneratorConfig(**config["generator"]), recogniser=recogniser,
+                       lexicon=read_lexicon(directory / "lexicon.tsv"),
+                       word_lm=NgramLM.from_json(json.loads((directory / "word_lm.json").read_text("utf-8"))),
+                       decode=DecodeConfig(**config["decode"]), info=config.get("info", {}))
+        except (OSError, KeyError, ValueError, RuntimeError) as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(directory, f"speech model cannot be read ({e})") from e
+
+    def segments(self, wave: torch.Tensor, source: str = "waveform") -> torch.Tensor:
+        """(samples,) 16 kHz mono -> (segments, dim) pooled PCA features."""
+        feats = extract_features(wave, self.features, source=source)
+        return segment_utterance(feats, self.segmenter, self.segment).features
+
+    def phones(self, segments: Sequence[torch.Tensor], device: torch.device) -> list[list[str]]:
+        """Phones per utterance (repeats merged, silence kept) from (segments, dim) features."""
+        g = self.recogniser.generator(self.generator, device)
+        return [decode_ids(h) for h in transcribe(g, list(segments), device)]
+
+    def words(self, phones: Sequence[str]) -> list[str]:
+        """Best word sequence for one utterance's phones under the lexicon and word LM."""
+        if self._trie is None:
+            self._trie = PronunciationTrie(self.lexicon)
+        return decode_words(phones, self._trie, self.word_lm, self.decode)
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What `transcribe_files` says about one file: phones and words, or why it failed."""
+
+    source: str
+    phones: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.source, "phones": " ".join(self.phones), "words": " ".join(self.words),
+                "error": self.error}
+
+
+def transcribe_files(model: SpeechModel, paths: Sequence[Path | str], device: torch.device,
+                     words: bool = True) -> list[Transcription]:
+    """Recognise each audio file (any rate or channel count); a bad file yields a
+    Transcription with `error` set and the others still run. Phones exclude silence."""
+    out: list[Transcription] = []
+    for p in paths:
+        try:
+            seg = model.segments(read_audio(p), source=str(p))
+            phones = strip_silence(model.phones([seg], device)[0])
+            out.append(Transcription(str(p), tuple(phones), tuple(model.words(phones)) if words else ()))
+        except (InputError, UnpairedError) as e:
+            out.append(Transcription(str(p), error=str(e)))
+    return out
