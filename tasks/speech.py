@@ -418,7 +418,7 @@ def plot_training(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) -> 
     ax_c.set(title="unsupervised criterion (selects)", xlabel="step", ylabel="phone-LM ppl / usage^2")
     ax_c.set_yscale("log")
     ax_p.set(title="test PER (monitor only)", xlabel="step", ylabel="PER (%)")
-    ax_p.legend(fontsize=7)
+    ax_c.legend(fontsize=7)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)

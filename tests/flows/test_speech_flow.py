@@ -1,0 +1,126 @@
+"""The speech stage end to end on a tiny corpus: built-in flite verses, and a user directory
+with bad files; the packaged model transcribes files and names the ones it cannot read."""
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from components.speech.audio import read_audio, write_wav
+from components.speech.config import (DecodeConfig, DiscriminatorConfig, GanConfig, GeneratorConfig, SpeechConfig,
+                                      SpeechDataConfig, SupervisedConfig)
+from components.speech.synth import synthesise
+from components.store import ArtifactStore
+from flows.speech import SpeechStageConfig, speech, speech_section, transcribe
+
+pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
+
+TINY = SpeechConfig(
+    gan=GanConfig(gan_steps=12, gan_eval_every=6, gan_batch_size=4, gan_eval_utterances=6,
+                  generator=GeneratorConfig(generator_hidden=8), discriminator=DiscriminatorConfig(discriminator_dim=8)),
+    supervised=SupervisedConfig(supervised_steps=10, supervised_hidden=8),
+    decode=DecodeConfig(decode_beam=2))
+
+
+def _tiny(**data) -> SpeechStageConfig:
+    return SpeechStageConfig(data=SpeechDataConfig(**{"train_utterances": 6, "test_utterances": 2,
+                                                      "voices": ("rms", "slt"), "text_sentences": 60, **data}),
+                             speech=TINY, seeds=(0, 1), device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _bad_files(root: Path) -> dict[str, Path]:
+    """A corrupt, an empty and a silent WAV, and a stereo 44.1 kHz speech file (usable)."""
+    root.mkdir(parents=True, exist_ok=True)
+    corrupt = root / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt junk that is not audio")
+    empty = root / "empty.wav"
+    soundfile.write(str(empty), np.zeros((0, 1), dtype=np.float32), 16000, subtype="PCM_16")
+    silent = root / "silent.wav"
+    write_wav(silent, torch.zeros(16000))
+    synth = root / "mono.wav.tmp"
+    synthesise("The Lord is my shepherd, I shall not want.", "awb", synth)
+    mono = read_audio(synth).numpy()
+    synth.unlink()
+    import torchaudio
+    wave44 = torchaudio.functional.resample(torch.from_numpy(mono), 16000, 44100).numpy()
+    stereo = root / "stereo44k.wav"
+    soundfile.write(str(stereo), np.stack([wave44, 0.5 * wave44], 1), 44100, subtype="PCM_16")
+    return {"corrupt": corrupt, "empty": empty, "silent": silent, "stereo": stereo}
+
+
+def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
+    config = _tiny()
+    result = speech(config)
+    names = set(result.rows)
+    assert {"gan seed 0", "gan seed 1", "supervised reference", "trivial baseline"} <= names
+    assert any(n.startswith("self-trained on gan seed") for n in names)
+    for row in result.rows.values():
+        assert row["per"] is not None and 0 <= row["per"] < math.inf
+    # the selected row is the lowest criterion among the GAN seeds and the self-trained model
+    candidates = {k: v for k, v in result.rows.items() if k.startswith(("gan seed", "self-trained"))}
+    best_gan = min((k for k in candidates if k.startswith("gan")), key=lambda k: candidates[k]["criterion"])
+    allowed = {best_gan} | {k for k in candidates if k == f"self-trained on {best_gan}"}
+    assert result.selected in allowed
+    assert result.rows[result.selected]["criterion"] == min(candidates[k]["criterion"] for k in allowed)
+    assert result.rows[result.selected]["wer"] is not None
+    section = speech_section(result)
+    assert {"per", "wer", "supervised_per", "baseline_per", "criterion", "seconds", "model"} <= set(section)
+    model_dir = Path(section["model"])
+    assert {p.name for p in model_dir.iterdir()} == {"config.json", "weights.pt", "lexicon.tsv", "word_lm.json"}
+    for plot in result.plots.values():
+        assert Path(plot).stat().st_size > 0
+    assert result.corpus["train_utterances"] == 6 and result.corpus["test_utterances"] == 2
+    assert result.problems == {}
+
+    start = time.perf_counter()
+    again = speech(config)
+    assert again.model == result.model and again.rows == result.rows  # every task a cache hit
+    assert time.perf_counter() - start < result.seconds
+
+    files = _bad_files(tmp_path / "audio")
+    out = transcribe(result.model, [files["stereo"], files["corrupt"], files["empty"], files["silent"],
+                                    tmp_path / "missing.wav"])
+    assert [o["file"] for o in out][0] == str(files["stereo"])
+    assert out[0]["error"] is None and out[0]["phones"]
+    for o, word in zip(out[1:], ("decoded", "no audio samples", "silent", "no such")):
+        assert o["error"] is not None and word in o["error"] and o["file"] in o["error"]
+    assert transcribe(str(model_dir), [files["stereo"]], words=False)[0]["phones"] == out[0]["phones"]
+
+
+def test_user_directory_with_bad_files_and_unphonemisable_text(data_dir, tmp_path):
+    audio = tmp_path / "audio"
+    sentences = ["In the beginning God created the heaven and the earth.",
+                 "And the earth was without form, and void.", "And God saw the light, that it was good.",
+                 "And God called the light Day, and the darkness he called Night."]
+    for i, s in enumerate(sentences):
+        synthesise(s, ("rms", "slt")[i % 2], audio / f"utt{i}.wav")
+    bad = _bad_files(audio)
+    transcripts = tmp_path / "transcripts.tsv"
+    transcripts.write_text("".join(f"utt{i}.wav\t{s}\n" for i, s in enumerate(sentences))
+                           + "stereo44k\tThe Lord is my shepherd, I shall not want.\n")
+    text = tmp_path / "text.txt"
+    text.write_text("And the evening and the morning were the first day.\n1234 5678 !!!\n"
+                    "And God said, Let there be light: and there was light.\n"
+                    "And God made the firmament, and divided the waters.\n")
+    config = _tiny(audio_dir=audio, test_audio_dir=audio, transcripts=transcripts, text_files=(text,))
+    config = config.model_copy(update={"decode_words": False, "seeds": (0,)})
+    result = speech(config)
+    assert set(result.problems) == {"corrupt", "empty", "silent"}
+    assert "cannot be decoded" in result.problems["corrupt"]
+    assert result.corpus["train_utterances"] == 5  # four mono 16 kHz files and the stereo 44.1 kHz one
+    assert result.corpus["text_dropped"] == 1 and result.corpus["text_sentences"] == 3
+    assert "supervised reference" not in result.rows  # no alignments: no paired labels
+    assert 0 <= result.rows[result.selected]["per"] < math.inf  # scored against the transcripts
+    assert ArtifactStore(data_dir / "store").exists(result.model)
