@@ -7,9 +7,11 @@ killed writer never leaves an entry that a later run would trust.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,7 +143,55 @@ class ArtifactStore:
                 # A concurrent writer committed the same content first: keep its copy.
                 if not final.exists():
                     raise
-        return ArtifactRef(kind=kind, sha256=sha, path=final.relative_to(self.root).as_posix(), meta=meta)
+        ref = ArtifactRef(kind=kind, sha256=sha, path=final.relative_to(self.root).as_posix(), meta=meta)
+        self._describe(ref, final_dir)
+        return ref
+
+    def _describe(self, ref: ArtifactRef, final_dir: Path) -> None:
+        """A sidecar `<sha>.json` (kind, meta, time) next to the object, so the store can be listed.
+        Written after the object, atomically; a missing or stale sidecar never affects a ref."""
+        sidecar = final_dir.with_suffix(".json")
+        if sidecar.exists():
+            return
+        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="sidecar-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({**ref.model_dump(mode="json"), "created": time.time()}, f, default=str)
+        os.replace(tmp, sidecar)
+
+    def listing(self) -> list[StoredArtifact]:
+        """Every object in the store, newest first (kind/meta from its sidecar when there is one)."""
+        out = []
+        for obj in self._objects.glob("*/*") if self._objects.is_dir() else []:
+            if not obj.is_dir():
+                continue
+            entries = list(obj.iterdir())
+            if len(entries) != 1:
+                continue
+            size = sum(p.stat().st_size for p in entries[0].rglob("*") if p.is_file()) if entries[0].is_dir() \
+                else entries[0].stat().st_size
+            info: dict[str, Any] = {}
+            sidecar = obj.with_suffix(".json")
+            if sidecar.is_file():
+                try:
+                    info = json.loads(sidecar.read_text(encoding="utf-8"))
+                except ValueError:
+                    info = {}
+            out.append(StoredArtifact(kind=info.get("kind", "?"), name=entries[0].name, sha256=obj.name,
+                                      path=entries[0].relative_to(self.root).as_posix(), bytes=size,
+                                      created=info.get("created", obj.stat().st_mtime), meta=info.get("meta", {})))
+        return sorted(out, key=lambda a: -a.created)
+
+
+class StoredArtifact(BaseModel):
+    """One row of the store's listing."""
+
+    kind: str
+    name: str
+    sha256: str
+    path: str
+    bytes: int
+    created: float  # seconds since the epoch
+    meta: dict[str, Any] = Field(default_factory=dict)
 
 
 class PendingArtifact:

@@ -15,9 +15,22 @@ from components.corpus import CorpusConfig, SideConfig
 from components.errors import UnpairedError
 from flows.presets import Preset, corpus_config
 
-app = typer.Typer(help="Learn to translate and to recognise speech without paired data.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(help="Learn to translate and to recognise speech without paired data.\n\n"
+                       "Stages cache their artifacts under data/: a rerun with unchanged inputs takes seconds.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 console = Console()
+
+
+@app.callback()
+def main(dask: Annotated[Optional[str], typer.Option(
+        help="Dask scheduler address (tcp://host:8786): run the stages' tasks on that cluster.",
+        envvar="UNPAIRED_DASK_ADDRESS")] = None) -> None:
+    """Learn to translate and to recognise speech without paired data."""
+    if dask:
+        import os
+
+        from flows.runner import DASK_ADDRESS_ENV
+        os.environ[DASK_ADDRESS_ENV] = dask  # read when the flow modules are imported, below
 
 
 def _fail(message: str) -> None:
@@ -107,6 +120,151 @@ def bench(
     report = _run(benchmark, pair, preset, out)
     console.print_json(json.dumps(report))
     console.print(f"report written to {out}")
+
+
+def _stage_config(model, path: Optional[Path]):
+    """A stage config from a TOML/YAML file, or None to keep the preset's."""
+    if path is None:
+        return None
+    try:
+        return model.model_validate(_load_config(path))
+    except ValidationError as e:
+        _fail(f"{path}: {_describe(e)}")
+
+
+@app.command()
+def translation(
+    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
+    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    corpus_config_file: Annotated[Optional[Path], typer.Option("--corpus-config",
+                                                               help="TOML/YAML CorpusConfig (your files).")] = None,
+    align_config_file: Annotated[Optional[Path], typer.Option("--align-config",
+                                                              help="TOML/YAML AlignStageConfig.")] = None,
+    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+) -> None:
+    """The translation pipeline: corpora, embeddings, unsupervised mapping."""
+    from flows.align import AlignStageConfig
+    from flows.translation import translation_pipeline
+
+    corpus = _stage_config(CorpusConfig, corpus_config_file)
+    align = _stage_config(AlignStageConfig, align_config_file)
+    result = _run(translation_pipeline, pair, preset, corpus, align, refresh)
+    print_rows(f"Corpus {result.corpus.pair}", result.corpus.stats_rows())
+    print_alignment(result.alignment)
+
+
+def print_alignment(result) -> None:
+    """The alignment rows (P@1 in %) with the selected run marked."""
+    from flows.align import run_name
+
+    chosen = run_name(result.selected)
+    print_rows(f"Word translation, P@1 % ({result.seconds:.0f} s)", [
+        {"run": k, "csls s->t": f"{100 * v['p1_csls_s2t']:.1f}", "csls t->s": f"{100 * v['p1_csls_t2s']:.1f}",
+         "nn s->t": f"{100 * v['p1_nn_s2t']:.1f}",
+         "criterion": f"{v['criterion']:.4f}" if v.get("criterion") is not None else "",
+         "selected": "<-" if k == chosen else ""} for k, v in result.rows.items()])
+
+
+@app.command()
+def retrain(
+    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
+    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    min_gain: Annotated[float, typer.Option(help="Promote only when the criterion improves by more.")] = 0.0,
+) -> None:
+    """Re-run the stages (cached where unchanged); promote models whose criterion improves."""
+    from flows.retrain import retrain as retrain_flow
+
+    result = _run(retrain_flow, pair, preset, None, None, min_gain)
+    print_rows("Champion/challenger", [
+        {"model": d.slot, "decision": "promoted" if d.promoted else "kept", "reason": d.reason,
+         "current criterion": f"{d.champion.criterion:.4f}"} for d in result.decisions])
+
+
+@app.command()
+def champions() -> None:
+    """The current model of every slot and the criterion it won with."""
+    from tasks.retrain import registry
+    from tasks.store import store
+
+    rows = [{"slot": c.slot, "criterion": f"{c.criterion:.4f}", "since": c.created,
+             "model": str(store().root / c.model.path)} for c in registry().all()]
+    if not rows:
+        console.print("no model promoted yet (run `unpaired retrain`)")
+        return
+    print_rows("Current models", rows)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+@app.command()
+def artifacts(kind: Annotated[Optional[str], typer.Option(help="Only this kind, e.g. vectors.")] = None,
+              limit: Annotated[int, typer.Option(help="Newest first, at most this many.")] = 50) -> None:
+    """List the artifacts in the store (data/store), newest first."""
+    from datetime import datetime
+
+    from tasks.store import store
+
+    rows = [a for a in store().listing() if kind is None or a.kind == kind][:limit]
+    if not rows:
+        console.print(f"no artifacts in {store().root}" + (f" of kind {kind}" if kind else ""))
+        return
+    print_rows(f"Artifacts in {store().root}", [
+        {"kind": a.kind, "name": a.name, "sha256": a.sha256[:12], "size": _size(a.bytes),
+         "created": datetime.fromtimestamp(a.created).strftime("%Y-%m-%d %H:%M"),
+         "meta": ", ".join(f"{k}={v}" for k, v in a.meta.items() if not isinstance(v, (dict, list)))[:60]}
+        for a in rows])
+
+
+@app.command()
+def report(key: Annotated[str, typer.Argument(help="Artifact key, e.g. corpus-en-fr, alignment-en-fr, "
+                                                    "translation-en-fr, champion-align-en-fr.")]) -> None:
+    """Print the latest report a stage published under KEY (what the UI shows)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_latest_artifacts(artifact_filter=ArtifactCollectionFilter(
+            key=ArtifactCollectionFilterKey(any_=[key])))
+    if not found:
+        _fail(f"{key}: no report with this key yet (run the stage first; `unpaired runs` lists past runs)")
+    art = found[0]
+    console.print(f"[bold]{key}[/bold] ({art.type}, {art.updated:%Y-%m-%d %H:%M} UTC): {art.description or ''}")
+    data = art.data
+    if art.type == "table":
+        rows = json.loads(data) if isinstance(data, str) else data
+        if isinstance(rows, dict):  # column-oriented table
+            cols = list(rows)
+            rows = [dict(zip(cols, vals)) for vals in zip(*rows.values())]
+        print_rows(key, rows)
+    else:
+        console.print(data)
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(help="Most recent first, at most this many.")] = 20) -> None:
+    """Past flow runs: flow, name, state, start, duration."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    started = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(not_any_=[StateType.SCHEDULED])))
+    with get_client(sync_client=True) as client:
+        found = client.read_flow_runs(flow_run_filter=started, sort=FlowRunSort.START_TIME_DESC, limit=limit)
+        flows = {f.id: f.name for f in client.read_flows()} if found else {}
+    if not found:
+        console.print("no flow runs yet")
+        return
+    print_rows("Flow runs", [
+        {"flow": flows.get(r.flow_id, "?"), "run": r.name, "state": r.state_name,
+         "start": f"{r.start_time:%Y-%m-%d %H:%M}" if r.start_time else "",
+         "seconds": f"{r.total_run_time.total_seconds():.1f}"} for r in found])
 
 
 @app.command()

@@ -88,3 +88,16 @@ def test_store_identity_is_stable_and_new_stores_differ(tmp_path):
     a = ArtifactStore(tmp_path / "a")
     assert a.identity() == a.identity() == ArtifactStore(tmp_path / "a").identity()
     assert ArtifactStore(tmp_path / "b").identity() != a.identity()
+
+
+def test_listing_names_every_object_with_its_kind_and_meta(tmp_path):
+    store = ArtifactStore(tmp_path / "store")
+    with store.writer("vectors", "vectors.vec", {"lang": "xa"}) as out:
+        out.path.write_text("2 1\na 0.5\nb 0.25\n")
+    with store.writer("corpus", "corpus-xa", {"sentences": 3}, directory=True) as d:
+        (d.path / "train.txt").write_text("x\ny\nz\n")
+    rows = {a.kind: a for a in store.listing()}
+    assert set(rows) == {"vectors", "corpus"}
+    assert rows["vectors"].meta == {"lang": "xa"} and rows["vectors"].bytes == len("2 1\na 0.5\nb 0.25\n")
+    assert rows["corpus"].name == "corpus-xa" and rows["corpus"].bytes == 6
+    assert rows["corpus"].sha256 == d.ref.sha256 and store.verify(d.ref)

@@ -20,7 +20,7 @@ def _last_line(result: subprocess.CompletedProcess) -> str:
 def test_help_lists_the_commands(data_dir):
     result = run_cli("--help", data_dir=data_dir)
     assert result.returncode == 0
-    for command in ("prepare-corpus", "bench", "demo"):
+    for command in ("prepare-corpus", "translation", "retrain", "artifacts", "report", "runs", "bench", "demo"):
         assert command in result.stdout
 
 
@@ -42,3 +42,15 @@ def test_bad_config_file_is_named(tmp_path, data_dir):
     result = run_cli("prepare-corpus", "--config", str(cfg), data_dir=data_dir)
     assert result.returncode == 2
     assert "dim" in _last_line(result)
+
+
+def test_artifacts_lists_the_store_and_report_names_a_missing_key(data_dir):
+    from components.store import ArtifactStore
+
+    with ArtifactStore(data_dir / "store").writer("vectors", "vectors-xa", {"lang": "xa"}) as out:
+        out.path.write_text("1 1\na 1.0\n")
+    listed = run_cli("artifacts", data_dir=data_dir)
+    assert listed.returncode == 0 and "vectors-xa" in listed.stdout and out.ref.sha256[:12] in listed.stdout
+    missing = run_cli("report", "alignment-xx-yy", data_dir=data_dir)
+    assert missing.returncode == 2 and "alignment-xx-yy" in _last_line(missing)
+    assert "no model promoted yet" in run_cli("champions", data_dir=data_dir).stdout
