@@ -18,6 +18,8 @@ export PREFECT_SERVER_API_HOST := 127.0.0.1
 
 PAIR ?= en-fr
 PRESET ?= quick
+# The server listens on loopback; another interface needs PREFECT_SERVER_API_AUTH_STRING set.
+SERVER_HOST ?= 127.0.0.1
 # Where deploy/worker find the server started by `make server`.
 SERVER_URL ?= http://127.0.0.1:4200/api
 PG_DIR := $(CURDIR)/.prefect/postgres
@@ -63,11 +65,15 @@ demo: setup
 bench: setup
 	$(BIN)/unpaired bench --pair $(PAIR) --preset $(PRESET) --out data/reports/bench-$(PAIR)-$(PRESET).json
 
-server: setup
-	$(BIN)/prefect server start --host 127.0.0.1
+server: setup _server-guard
+	$(BIN)/prefect server start --host $(SERVER_HOST)
+
+_server-guard:
+	@if [ "$(SERVER_HOST)" != 127.0.0.1 ] && [ -z "$$PREFECT_SERVER_API_AUTH_STRING" ]; then \
+	  echo "error: SERVER_HOST=$(SERVER_HOST) exposes the server: set PREFECT_SERVER_API_AUTH_STRING='user:secret'"; exit 1; fi
 
 # The same server on a PostgreSQL cluster kept in .prefect/postgres (for several users and workers).
-server-postgres: setup server-system
+server-postgres: setup server-system _server-guard
 	@bindir=$$(dirname $$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)); \
 	run=""; if [ "$$(id -u)" = 0 ]; then run="runuser -u postgres --"; mkdir -p $(PG_DIR); chown postgres $(PG_DIR); fi; \
 	if [ ! -f $(PG_DIR)/PG_VERSION ]; then $$run $$bindir/initdb -D $(PG_DIR) -U prefect -A trust -E UTF8 >/dev/null; fi; \
@@ -75,7 +81,7 @@ server-postgres: setup server-system
 	  || $$run $$bindir/pg_ctl -D $(PG_DIR) -l $(PG_DIR)/server.log -w -o "-h 127.0.0.1 -p $(PG_PORT) -k $(PG_DIR)" start; \
 	$$bindir/createdb -h 127.0.0.1 -p $(PG_PORT) -U prefect prefect 2>/dev/null || true
 	PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://prefect@127.0.0.1:$(PG_PORT)/prefect \
-	  $(BIN)/prefect server start --host 127.0.0.1
+	  $(BIN)/prefect server start --host $(SERVER_HOST)
 
 # Register the deployments of prefect.yaml with the server, with the work pool and the `gpu`
 # limit (one slot per CUDA device, at least one).
