@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging import get_run_logger
 
 
@@ -23,10 +24,8 @@ class Progress:
         self._last = 0.0
         self._artifact = None
         self._bar = None
-        try:
+        if TaskRunContext.get() or FlowRunContext.get():  # else: used outside a run, terminal only
             self._artifact = create_progress_artifact(0.0, key=key, description=description)
-        except Exception:  # no flow/task context (a component used on its own): terminal only
-            self._artifact = None
         if sys.stderr.isatty():
             from rich.progress import Progress as Bar
 
@@ -48,10 +47,8 @@ class Progress:
         if self._artifact is not None:
             update_progress_artifact(self._artifact, 100.0 * done / total,
                                      description=f"{self.description}: {done}/{total} {text}".strip())
-        try:
+        if self._artifact is not None:
             get_run_logger().info("%s: %d/%d %s", self.description, done, total, text)
-        except Exception:
-            pass
 
     def close(self) -> None:
         if self._bar is not None:
