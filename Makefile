@@ -25,7 +25,7 @@ SERVER_URL ?= http://127.0.0.1:4200/api
 PG_DIR := $(CURDIR)/.prefect/postgres
 PG_PORT ?= 5433
 
-.PHONY: setup system server-system demo test bench server server-postgres deploy worker clean
+.PHONY: setup system server-system demo test bench server server-postgres deploy worker ui-check clean
 
 setup: system $(STAMP)
 
@@ -93,6 +93,11 @@ deploy: setup
 	  && $(BIN)/prefect global-concurrency-limit update gpu --limit $$slots \
 	  || $(BIN)/prefect global-concurrency-limit create gpu --limit $$slots; \
 	$(BIN)/prefect --no-prompt deploy --all
+
+# Open the latest run and every report in headless Chromium; screenshots in data/reports/ui/.
+ui-check: setup
+	@$(MAKE) --no-print-directory _apt PACKAGES=chromium REQUIRED=1
+	$(BIN)/python scripts/ui_check.py --server $(SERVER_URL:/api=) --out data/reports/ui
 
 worker: setup
 	PREFECT_API_URL=$(SERVER_URL) $(BIN)/prefect worker start --pool unpaired --type process
