@@ -158,6 +158,18 @@ class ArtifactStore:
             json.dump({**ref.model_dump(mode="json"), "created": time.time()}, f, default=str)
         os.replace(tmp, sidecar)
 
+    def clean_tmp(self, older_than: float = 3600.0) -> int:
+        """Remove staging leftovers of writers that were killed (older than `older_than` seconds,
+        so live writers keep theirs); returns how many were removed. Objects are never touched."""
+        if not self._tmp.is_dir():
+            return 0
+        cutoff, removed = time.time() - older_than, 0
+        for entry in self._tmp.iterdir():
+            if entry.stat().st_mtime <= cutoff:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def listing(self) -> list[StoredArtifact]:
         """Every object in the store, newest first (kind/meta from its sidecar when there is one)."""
         out = []

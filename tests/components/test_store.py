@@ -101,3 +101,38 @@ def test_listing_names_every_object_with_its_kind_and_meta(tmp_path):
     assert rows["vectors"].meta == {"lang": "xa"} and rows["vectors"].bytes == len("2 1\na 0.5\nb 0.25\n")
     assert rows["corpus"].name == "corpus-xa" and rows["corpus"].bytes == 6
     assert rows["corpus"].sha256 == d.ref.sha256 and store.verify(d.ref)
+
+
+def test_writer_killed_mid_write_leaves_no_object(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "store"
+    started = tmp_path / "started"
+    script = f"""
+import time
+from pathlib import Path
+from components.store import ArtifactStore
+with ArtifactStore(Path({str(root)!r})).writer("model", "model.bin") as out:
+    with out.path.open("wb") as f:
+        f.write(b"x" * 1_000_000)
+        f.flush()
+        Path({str(started)!r}).touch()
+        time.sleep(60)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "writer did not start"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    store = ArtifactStore(root)
+    assert store.listing() == [] and not (root / "objects").exists()
+    assert store.clean_tmp(older_than=3600) == 0  # a fresh leftover could be a live writer's
+    assert store.clean_tmp(older_than=0) == 1 and not any((root / "tmp").iterdir())
+    with store.writer("model", "model.bin") as out:
+        out.path.write_bytes(b"y")
+    assert store.verify(out.ref)
