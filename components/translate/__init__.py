@@ -1,0 +1,1 @@
+"""Unsupervised neural translation: denoising and on-the-fly back-translation (Lample et al. 2018)."""

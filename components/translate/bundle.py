@@ -1,0 +1,103 @@
+"""The trained model as one directory (weights, both vocabularies, config) and text-level translation."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from components.errors import InputError
+from components.translate.config import TranslateConfig
+from components.translate.decode import translate_ids
+from components.translate.model import Translator
+from components.translate.vocab import UNK_ID, Vocabulary
+
+WEIGHTS, CONFIG = "model.pt", "config.json"
+
+
+@dataclass
+class TranslationModel:
+    """A Translator with the vocabularies of its two languages (index 0 = source of the pair)."""
+
+    model: Translator
+    vocabs: tuple[Vocabulary, Vocabulary]
+    config: TranslateConfig
+    device: torch.device
+
+    @property
+    def langs(self) -> tuple[str, str]:
+        return self.vocabs[0].lang, self.vocabs[1].lang
+
+    def side(self, lang: str) -> int:
+        if lang not in self.langs:
+            raise InputError(f"language {lang!r}", f"this model translates between {' and '.join(self.langs)}")
+        return self.langs.index(lang)
+
+
+def replace_unknown(src_tokens: Sequence[str], src_ids: Sequence[int], out_tokens: list[str]) -> list[str]:
+    """Fill the i-th <unk> of the output with the i-th source word the vocabulary lacked (names, new
+    words, other scripts pass through); <unk> beyond those is dropped."""
+    unknown = [t for t, i in zip(src_tokens, src_ids) if i == UNK_ID]
+    out, j = [], 0
+    for t in out_tokens:
+        if t == "<unk>":
+            if j < len(unknown):
+                out.append(unknown[j])
+                j += 1
+            continue
+        out.append(t)
+    return out
+
+
+def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt: int, beam: int = 1,
+                   max_tokens: int | None = None) -> list[str]:
+    """Translate tokenised sentences (tokens split by spaces) from language index `src` to `tgt`.
+
+    Sentences longer than the model's positions allow are cut to fit; empty ones give ''; ones
+    with no word the vocabulary knows (another script, say) are passed through unchanged.
+    """
+    d = tm.config.decode
+    limit = max_tokens or max(1, int((tm.model.config.max_positions - 1 - d.max_len_b) / d.max_len_a))
+    tokens = [s.split()[:limit] for s in sentences]
+    ids = [tm.vocabs[src].encode(t) for t in tokens]
+    keep = [i for i, x in enumerate(ids) if any(t != UNK_ID for t in x)]
+    hyps = translate_ids(tm.model, [ids[i] for i in keep], src, tgt, tm.device, beam=beam,
+                         length_penalty=d.length_penalty, max_len_a=d.max_len_a, max_len_b=d.max_len_b,
+                         batch_sentences=d.batch_sentences)
+    out = [" ".join(t) for t in tokens]
+    for i, h in zip(keep, hyps):
+        out[i] = " ".join(replace_unknown(tokens[i], ids[i], tm.vocabs[tgt].decode(h)))
+    return out
+
+
+def save_bundle(directory: Path, state: dict[str, torch.Tensor], vocabs: tuple[Vocabulary, Vocabulary],
+                config: TranslateConfig, meta: dict[str, Any]) -> None:
+    """Write weights, vocabularies and config into `directory` (which the caller commits atomically)."""
+    directory = Path(directory)
+    torch.save({k: v.detach().cpu() for k, v in state.items()}, directory / WEIGHTS)
+    for v in vocabs:
+        v.write(directory / f"vocab.{v.lang}.txt")
+    info = {"langs": [v.lang for v in vocabs], "embedding_dim": int(state["tables.0"].shape[1]),
+            "config": json.loads(config.model_dump_json()), "meta": meta}
+    (directory / CONFIG).write_text(json.dumps(info, indent=1), encoding="utf-8")
+
+
+def load_bundle(directory: Path, device: torch.device) -> TranslationModel:
+    """Rebuild the model saved by `save_bundle`; InputError naming the directory when it is not one."""
+    directory = Path(directory)
+    if not (directory / CONFIG).is_file() or not (directory / WEIGHTS).is_file():
+        raise InputError(directory, f"not a translation model (expected {CONFIG} and {WEIGHTS})")
+    info = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+    config = TranslateConfig.model_validate(info["config"])
+    vocabs = tuple(Vocabulary.read(lang, directory / f"vocab.{lang}.txt") for lang in info["langs"])
+    dim = info["embedding_dim"]
+    model = Translator(config.model, [np.zeros((len(v), dim), np.float32) for v in vocabs],
+                       [np.zeros(len(v), bool) for v in vocabs])
+    state = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return TranslationModel(model, vocabs, config, device)  # type: ignore[arg-type]

@@ -1,0 +1,81 @@
+"""Typed configuration of the back-translation stage, one frozen model per component."""
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EmbeddingMode(str, Enum):
+    """What training does to the word vectors taken from the aligned embeddings."""
+
+    FROZEN = "frozen"        # aligned vectors kept as they are; words without a vector learn theirs
+    FINETUNE = "finetune"    # every vector is trained, starting from the aligned one
+
+
+class ModelConfig(_Frozen):
+    """The shared encoder-decoder Transformer (pre-norm, language embedding on both sides)."""
+
+    d_model: int = Field(256, ge=8)               # hidden size; aligned vectors are projected to it
+    layers: int = Field(2, ge=1)                  # encoder layers, and as many decoder layers
+    heads: int = Field(4, ge=1)                   # attention heads
+    ff: int = Field(1024, ge=8)                   # feed-forward width
+    dropout: float = Field(0.1, ge=0, lt=1)
+    vocabulary: int = Field(8000, ge=10)          # most frequent training words kept per language (+ specials)
+    max_positions: int = Field(160, ge=8)         # longest sequence the position table covers
+    embeddings: EmbeddingMode = EmbeddingMode.FINETUNE
+
+
+class NoiseConfig(_Frozen):
+    """Input corruption of the denoising auto-encoder (Lample et al. 2018, s.2.3)."""
+
+    word_dropout: float = Field(0.1, ge=0, lt=1)  # each word removed with this probability
+    shuffle_k: int = Field(3, ge=0)               # local shuffle: no word moves more than k positions
+    blank: float = Field(0.2, ge=0, lt=1)         # each word replaced by <blank> with this probability
+
+
+class TrainConfig(_Frozen):
+    """Denoising + on-the-fly back-translation, with the loss-weight schedule and checkpoints."""
+
+    steps: int = Field(3000, ge=1)                # optimiser updates (each: both languages, both losses)
+    max_minutes: float | None = Field(None, gt=0)  # stop at the first checkpoint past this budget (None: no limit)
+    max_len: int = Field(40, ge=2)                # longer training sentences are left out
+    max_sentences: int | None = Field(None, ge=1)  # per language, the first N kept (None: all)
+    tokens_per_batch: int = Field(1500, ge=16)    # per language and loss, padded tokens
+    lr: float = Field(3e-4, gt=0)                 # Adam (Lample et al. 2018)
+    warmup: int = Field(200, ge=0)                # linear warm-up steps
+    clip: float = Field(1.0, gt=0)                # gradient norm clip
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    word_by_word_steps: int = Field(500, ge=0)    # first round: back-translation pairs from word-by-word translation
+    ae_weight_start: float = Field(1.0, ge=0)     # denoising loss weight at step 0 ...
+    ae_weight_end: float = Field(0.1, ge=0)       # ... decayed linearly to this ...
+    ae_decay_steps: int = Field(2000, ge=1)       # ... over these steps
+    bt_weight: float = Field(1.0, ge=0)           # back-translation loss weight (after word_by_word_steps too)
+    checkpoint_every: int = Field(250, ge=1)      # steps between checkpoints (each measures the criterion)
+    valid_sentences: int = Field(200, ge=1)       # held-out monolingual sentences per language for round-trip BLEU
+    mixed_precision: bool = True                  # bfloat16 autocast on CUDA; ignored on CPU
+    seed: int = 0
+
+
+class DecodeConfig(_Frozen):
+    """Search used for evaluation and for users."""
+
+    beam: int = Field(4, ge=1)                    # 1 = greedy
+    length_penalty: float = Field(1.0, ge=0)      # hypothesis score / length ** length_penalty
+    max_len_a: float = Field(1.5, gt=0)           # output length limit: a * source length + b
+    max_len_b: int = Field(10, ge=1)
+    batch_sentences: int = Field(64, ge=1)
+
+
+class TranslateConfig(_Frozen):
+    """Everything the component needs, grouped by part."""
+
+    model: ModelConfig = ModelConfig()
+    noise: NoiseConfig = NoiseConfig()
+    train: TrainConfig = TrainConfig()
+    decode: DecodeConfig = DecodeConfig()
+    csls_k: int = Field(10, ge=1)                 # neighbourhood of CSLS in word-by-word translation

@@ -1,0 +1,219 @@
+"""The shared encoder-decoder Transformer of both languages.
+
+One encoder and one decoder serve both directions. Each language has its own word table,
+initialised from the aligned cross-lingual vectors (one shared space), projected to
+`d_model` by one shared linear map; a language embedding tells the encoder what it reads
+and the decoder what it writes. The output layer of a language is tied to its word table,
+so the decoder can only emit words of the target language.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.translate.config import EmbeddingMode, ModelConfig
+from components.translate.vocab import BOS_ID, PAD_ID
+
+
+class Attention(nn.Module):
+    """Multi-head attention through `scaled_dot_product_attention`, with an optional key/value cache."""
+
+    def __init__(self, d: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if d % heads:
+            raise ValueError(f"d_model {d} is not a multiple of heads {heads}")
+        self.heads, self.dropout = heads, dropout
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d) -> (B, H, T, d/H)
+        b, t, d = x.shape
+        return x.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+    def kv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._split(self.k(x)), self._split(self.v(x))
+
+    def forward(self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+                mask: torch.Tensor | None = None, causal: bool = False) -> torch.Tensor:
+        """x: (B, T, d) queries; kv: precomputed (B, H, S, d/H) keys and values, else self-attention.
+
+        mask: (B, 1, 1, S) bool, True where a key may be attended to.
+        """
+        q = self._split(self.q(x))
+        k, v = self.kv(x) if kv is None else kv
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        b, h, t, dh = y.shape
+        return self.o(y.transpose(1, 2).reshape(b, t, h * dh))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d: int, ff: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff, d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, c: ModelConfig) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
+        self.att = Attention(c.d_model, c.heads, c.dropout)
+        self.ff = FeedForward(c.d_model, c.ff, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.att(self.ln1(x), mask=mask))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+
+@dataclass
+class DecoderCache:
+    """Keys and values of past decoder positions (per layer) and of the encoder output."""
+
+    self_kv: list[tuple[torch.Tensor, torch.Tensor] | None] = field(default_factory=list)
+    cross_kv: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep rows `index` (beam search)."""
+        self.self_kv = [None if kv is None else (kv[0][index], kv[1][index]) for kv in self.self_kv]
+        self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, c: ModelConfig) -> None:
+        super().__init__()
+        self.ln1, self.ln2, self.ln3 = (nn.LayerNorm(c.d_model) for _ in range(3))
+        self.self_att = Attention(c.d_model, c.heads, c.dropout)
+        self.cross_att = Attention(c.d_model, c.heads, c.dropout)
+        self.ff = FeedForward(c.d_model, c.ff, c.dropout)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, memory_kv: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor,
+                past: tuple[torch.Tensor, torch.Tensor] | None = None,
+                incremental: bool = False) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """Training: whole target, causal. Incremental: x is one new position; past holds earlier ones."""
+        h = self.ln1(x)
+        if incremental:
+            k, v = self.self_att.kv(h)
+            if past is not None:
+                k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+            x = x + self.drop(self.self_att(h, kv=(k, v)))
+            new_past = (k, v)
+        else:
+            x = x + self.drop(self.self_att(h, causal=True))
+            new_past = None
+        x = x + self.drop(self.cross_att(self.ln2(x), kv=memory_kv, mask=mask))
+        return x + self.drop(self.ff(self.ln3(x))), new_past
+
+
+class Translator(nn.Module):
+    """Shared Transformer over two languages (index 0 = source side, 1 = target side of the pair).
+
+    vectors: per language, (V_l, E) initial word vectors; missing: (V_l,) bool, rows without
+    an aligned vector. Shapes alone are needed when a state dict is loaded afterwards.
+    """
+
+    def __init__(self, config: ModelConfig, vectors: list[np.ndarray], missing: list[np.ndarray]) -> None:
+        super().__init__()
+        self.config = config
+        d, e = config.d_model, vectors[0].shape[1]
+        frozen = config.embeddings == EmbeddingMode.FROZEN
+        self.tables = nn.ParameterList()
+        self.learned = nn.ParameterList()  # frozen mode: vectors for words the alignment lacks
+        for lang, (vec, miss) in enumerate(zip(vectors, missing)):
+            t = torch.from_numpy(np.asarray(vec, dtype=np.float32))
+            self.tables.append(nn.Parameter(t.clone(), requires_grad=not frozen))
+            self.register_buffer(f"missing{lang}", torch.from_numpy(np.asarray(miss, dtype=bool)))
+            if frozen:
+                self.learned.append(nn.Parameter(t.clone()))
+        self.proj = nn.Linear(e, d, bias=False)  # aligned space -> model space, shared by both languages
+        self.lang = nn.Embedding(2, d)
+        self.pos = nn.Embedding(config.max_positions, d)
+        self.emb_ln = nn.LayerNorm(d)
+        self.encoder = nn.ModuleList(EncoderLayer(config) for _ in range(config.layers))
+        self.decoder = nn.ModuleList(DecoderLayer(config) for _ in range(config.layers))
+        self.enc_ln, self.dec_ln = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.out = nn.Linear(d, e, bias=False)  # model space -> aligned space, where words are scored
+        self.out_bias = nn.ParameterList(nn.Parameter(torch.zeros(len(v))) for v in vectors)
+        self.drop = nn.Dropout(config.dropout)
+        nn.init.normal_(self.pos.weight, std=0.02)
+        nn.init.normal_(self.lang.weight, std=0.02)
+        # Aligned vectors have unit norm: entries of about 2/sqrt(d) after projection dominate the
+        # position and language signals (std 0.02) at first.
+        nn.init.normal_(self.proj.weight, std=2.0 / math.sqrt(d))
+
+    def vocab_size(self, lang: int) -> int:
+        return self.tables[lang].shape[0]
+
+    def table(self, lang: int) -> torch.Tensor:
+        """(V_l, E) word vectors in use (frozen mode: aligned rows fixed, missing rows learned)."""
+        t = self.tables[lang]
+        if self.config.embeddings == EmbeddingMode.FROZEN:
+            miss = getattr(self, f"missing{lang}").unsqueeze(1)
+            t = torch.where(miss, self.learned[lang], t)
+        return t
+
+    def embed(self, tokens: torch.Tensor, lang: int, offset: int = 0) -> torch.Tensor:
+        """tokens: (B, T) ids of language `lang` -> (B, T, d), positions from `offset`."""
+        if tokens.shape[1] + offset > self.config.max_positions:
+            raise ValueError(f"sequence of {tokens.shape[1] + offset} tokens exceeds max_positions "
+                             f"{self.config.max_positions}")
+        pos = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
+        x = self.proj(F.embedding(tokens, self.table(lang))) + self.pos(pos) + self.lang.weight[lang]
+        return self.drop(self.emb_ln(x))
+
+    def encode(self, src: torch.Tensor, lang: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """src: (B, S) ids ending in </s>, right-padded -> memory (B, S, d), key mask (B, 1, 1, S)."""
+        mask = (src != PAD_ID)[:, None, None, :]
+        x = self.embed(src, lang)
+        for layer in self.encoder:
+            x = layer(x, mask)
+        return self.enc_ln(x), mask
+
+    def memory_kv(self, memory: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [layer.cross_att.kv(memory) for layer in self.decoder]
+
+    def logits(self, h: torch.Tensor, lang: int) -> torch.Tensor:
+        """(..., d) decoder states -> (..., V_lang) scores, tied to the language's word table.
+
+        Scoring in the aligned space (not through `proj`) keeps initial logits near unit scale.
+        """
+        return self.out(h) @ self.table(lang).T + self.out_bias[lang]
+
+    def forward(self, src: torch.Tensor, src_lang: int, tgt_in: torch.Tensor, tgt_lang: int) -> torch.Tensor:
+        """Teacher forcing. src: (B, S); tgt_in: (B, T) starting with <s> -> logits (B, T, V_tgt)."""
+        memory, mask = self.encode(src, src_lang)
+        x = self.embed(tgt_in, tgt_lang)
+        for layer, kv in zip(self.decoder, self.memory_kv(memory)):
+            x, _ = layer(x, kv, mask)
+        return self.logits(self.dec_ln(x), tgt_lang)
+
+    def start(self, memory: torch.Tensor) -> DecoderCache:
+        """A cache for incremental decoding from encoder output (B, S, d)."""
+        return DecoderCache([None] * len(self.decoder), self.memory_kv(memory))
+
+    def step(self, tokens: torch.Tensor, position: int, tgt_lang: int, mask: torch.Tensor,
+             cache: DecoderCache) -> torch.Tensor:
+        """One decoding step. tokens: (B,) last emitted ids -> (B, V_tgt) logits; updates `cache`."""
+        x = self.embed(tokens[:, None], tgt_lang, offset=position)
+        for i, layer in enumerate(self.decoder):
+            x, cache.self_kv[i] = layer(x, cache.cross_kv[i], mask, cache.self_kv[i], incremental=True)
+        return self.logits(self.dec_ln(x[:, 0]), tgt_lang)
+
+
+def batch_tensor(seqs: list[list[int]], device: torch.device, bos: bool = False, eos_id: int | None = None
+                 ) -> torch.Tensor:
+    """Right-pad id lists into (B, T); optional <s> in front and `eos_id` at the end of each."""
+    rows = [([BOS_ID] if bos else []) + list(s) + ([eos_id] if eos_id is not None else []) for s in seqs]
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), PAD_ID, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+    return out.to(device)

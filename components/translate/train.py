@@ -1,0 +1,270 @@
+"""Denoising auto-encoding and on-the-fly back-translation, with checkpoints and resume.
+
+Each step trains both languages l in {0, 1} on two losses:
+  denoising:        noise(x_l) -> x_l
+  back-translation: y = translate(x_l, l -> l') with the current model, no gradient (or the
+                    word-by-word translation during the first round); then learn y -> x_l.
+Model selection is round-trip BLEU on held-out monolingual sentences (A->B->A, B->A->B).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from components.embeddings import Embeddings
+from components.errors import InputError, UnpairedError
+from components.translate.bundle import TranslationModel, translate_text
+from components.translate.config import TranslateConfig, TrainConfig
+from components.translate.decode import greedy
+from components.translate.metrics import bleu
+from components.translate.model import Translator, batch_tensor
+from components.translate.noise import add_noise
+from components.translate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
+from components.translate.wordbyword import id_map
+
+
+class TrainingDiverged(UnpairedError):
+    """The loss became NaN or infinite."""
+
+
+def encode_corpus(sentences: Sequence[str], vocab: Vocabulary, max_len: int, max_sentences: int | None,
+                  source: str) -> list[list[int]]:
+    """Id lists of the non-empty sentences of at most `max_len` tokens (the first `max_sentences`)."""
+    out = [ids for ids in (vocab.encode(s.split()) for s in sentences) if 0 < len(ids) <= max_len]
+    if max_sentences is not None:
+        out = out[:max_sentences]
+    if not out:
+        raise InputError(source, f"no training sentence of 1..{max_len} tokens")
+    return out
+
+
+def length_batches(corpus: list[list[int]], tokens_per_batch: int) -> list[list[int]]:
+    """Indices of sentences of similar length, grouped so (sentences x longest + 1) <= tokens_per_batch."""
+    order = sorted(range(len(corpus)), key=lambda i: (len(corpus[i]), i))
+    batches, current, longest = [], [], 0
+    for i in order:
+        longest_if = max(longest, len(corpus[i]) + 1)
+        if current and longest_if * (len(current) + 1) > tokens_per_batch:
+            batches.append(current)
+            current, longest_if = [], len(corpus[i]) + 1
+        current.append(i)
+        longest = longest_if
+    if current:
+        batches.append(current)
+    return batches
+
+
+def ae_weight(step: int, c: TrainConfig) -> float:
+    """Denoising weight: linear from ae_weight_start to ae_weight_end over ae_decay_steps."""
+    f = min(1.0, step / c.ae_decay_steps)
+    return c.ae_weight_start + f * (c.ae_weight_end - c.ae_weight_start)
+
+
+def sequence_loss(model: Translator, src: list[list[int]], src_lang: int, tgt: list[list[int]], tgt_lang: int,
+                  device: torch.device, smoothing: float) -> tuple[torch.Tensor, int]:
+    """Mean token cross-entropy of tgt given src (teacher forcing), and the number of target tokens."""
+    s = batch_tensor(src, device, eos_id=EOS_ID)
+    t_in = batch_tensor(tgt, device, bos=True)
+    t_out = batch_tensor(tgt, device, eos_id=EOS_ID)
+    logits = model(s, src_lang, t_in, tgt_lang)
+    loss = F.cross_entropy(logits.flatten(0, 1).float(), t_out.flatten(), ignore_index=PAD_ID,
+                           label_smoothing=smoothing)
+    return loss, int((t_out != PAD_ID).sum())
+
+
+def round_trip_bleu(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]]) -> tuple[float, float]:
+    """BLEU of A->B->A and B->A->B reconstructions against the held-out sentences (greedy)."""
+    out = []
+    for lang in (0, 1):
+        there = translate_text(tm, valid[lang], lang, 1 - lang, beam=1)
+        back = translate_text(tm, there, 1 - lang, lang, beam=1)
+        out.append(bleu(back, valid[lang]))
+    return out[0], out[1]
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint holds besides the weights: progress, history and the best model so far."""
+
+    step: int = 0
+    seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_state: dict[str, torch.Tensor] | None = None
+    best_criterion: float = -math.inf
+    best_step: int = -1
+
+
+def save_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
+                    state: TrainState, fingerprint: str) -> None:
+    """Write the checkpoint to a temporary file and rename it over `path` (atomic)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save({"fingerprint": fingerprint, "step": state.step, "seconds": state.seconds,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "history": state.history, "best_state": state.best_state,
+                "best_criterion": state.best_criterion, "best_step": state.best_step}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
+                    fingerprint: str) -> TrainState | None:
+    """Restore a checkpoint written for the same run (`fingerprint`); None when there is none."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    if ck.get("fingerprint") != fingerprint:
+        return None
+    model.load_state_dict(ck["model"])
+    optimizer.load_state_dict(ck["optimizer"])
+    gen.set_state(ck["generator"])
+    torch.set_rng_state(ck["torch_rng"])
+    return TrainState(ck["step"], ck["seconds"], ck["history"], ck["best_state"], ck["best_criterion"],
+                      ck["best_step"])
+
+
+@dataclass
+class Corpora:
+    """Everything training reads: encoded training sentences, held-out text, word-by-word id maps."""
+
+    train: tuple[list[list[int]], list[list[int]]]
+    valid: tuple[list[str], list[str]]
+    word_maps: tuple[np.ndarray, np.ndarray]  # language l id -> language 1-l id
+
+
+def new_model(config: TranslateConfig, vocabs: tuple[Vocabulary, Vocabulary],
+              aligned: tuple[Embeddings, Embeddings], device: torch.device) -> TranslationModel:
+    """A fresh model whose word tables start from the aligned vectors (seeded by config.train.seed)."""
+    if aligned[0].dim != aligned[1].dim:
+        raise InputError("aligned vectors", f"dimensions differ ({aligned[0].dim} vs {aligned[1].dim})")
+    torch.manual_seed(config.train.seed)
+    # unit length, as the aligned exports are: the projection's scale is set for that
+    init = [v.vectors(Embeddings(e.words, e.vectors / np.maximum(1e-8, np.linalg.norm(e.vectors, axis=1,
+                                                                                     keepdims=True))),
+                      seed=config.train.seed + i) for i, (v, e) in enumerate(zip(vocabs, aligned))]
+    model = Translator(config.model, [vec for vec, _ in init], [miss for _, miss in init]).to(device)
+    return TranslationModel(model, vocabs, config, device)
+
+
+def prepare_corpora(train_lines: tuple[Sequence[str], Sequence[str]], valid_lines: tuple[Sequence[str], Sequence[str]],
+                    vocabs: tuple[Vocabulary, Vocabulary], lexicons: tuple[dict[str, str], dict[str, str]],
+                    config: TranslateConfig, sources: tuple[str, str] = ("source corpus", "target corpus")) -> Corpora:
+    """Encode training text, keep `valid_sentences` held-out lines a side, turn lexicons into id maps."""
+    c = config.train
+    train_ids = tuple(encode_corpus(lines, v, c.max_len, c.max_sentences, src)
+                      for lines, v, src in zip(train_lines, vocabs, sources))
+    valid = tuple([s for s in lines if s.strip()][:c.valid_sentences] for lines in valid_lines)
+    for lines, src in zip(valid, sources):
+        if not lines:
+            raise InputError(src, "no held-out (valid) sentence for the round-trip criterion")
+    maps = tuple(id_map(lexicons[i], vocabs[i].words, vocabs[1 - i].index, UNK_ID, len(SPECIALS)) for i in (0, 1))
+    return Corpora(train_ids, valid, maps)  # type: ignore[arg-type]
+
+
+@dataclass
+class TrainResult:
+    best_state: dict[str, torch.Tensor]
+    best_step: int
+    best_criterion: float
+    history: list[dict[str, Any]]
+    seconds: float
+    resumed_from: int  # step of the checkpoint training started from (0: fresh)
+
+
+def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None = None,
+          fingerprint: str = "", on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+          stop_after: int | None = None) -> TrainResult:
+    """Train `tm.model` in place; resume from `checkpoint` when it holds this run's state.
+
+    stop_after: end (without a final checkpoint) after this many steps of this call; for tests
+    that simulate an interrupted run.
+    """
+    c, model, device = config.train, tm.model, tm.device
+    gen = torch.Generator().manual_seed(c.seed)
+    torch.manual_seed(c.seed)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=c.lr,
+                                 betas=(0.9, 0.98))
+    state = (load_checkpoint(checkpoint, model, optimizer, gen, fingerprint) if checkpoint else None) or TrainState()
+    resumed_from = state.step
+    batches = [length_batches(corpus, c.tokens_per_batch) for corpus in data.train]
+    maps = [torch.from_numpy(m) for m in data.word_maps]
+    autocast = device.type == "cuda" and c.mixed_precision
+    sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
+    clock, steps_here = time.perf_counter(), 0
+    model.train()
+    while state.step < c.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = c.lr * min(1.0, (state.step + 1) / max(1, c.warmup))
+        w_ae, w_bt = ae_weight(state.step, c), c.bt_weight
+        total = torch.zeros((), device=device)
+        for lang in (0, 1):
+            pick = batches[lang][int(torch.randint(len(batches[lang]), (1,), generator=gen))]
+            x = [data.train[lang][i] for i in pick]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                if w_ae > 0:
+                    noisy = [add_noise(s, config.noise, gen) for s in x]
+                    loss, n = sequence_loss(model, noisy, lang, x, lang, device, c.label_smoothing)
+                    total = total + w_ae * loss
+                    sums["ae"] += loss.item()
+                    sums["tokens"] += n
+                if w_bt > 0:
+                    if state.step < c.word_by_word_steps:
+                        y = [maps[lang][s].tolist() for s in x]
+                    else:
+                        y = greedy(model, x, lang, 1 - lang, device, max_len_a=1.3, max_len_b=5)
+                    y = [s if s else [UNK_ID] for s in y]
+                    loss, n = sequence_loss(model, y, 1 - lang, x, lang, device, c.label_smoothing)
+                    total = total + w_bt * loss
+                    sums["bt"] += loss.item()
+                    sums["tokens"] += n
+        if not torch.isfinite(total):
+            raise TrainingDiverged(f"loss is {total.item()} at step {state.step}")
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), c.clip)
+        optimizer.step()
+        state.step += 1
+        steps_here += 1
+        sums["n"] += 1
+        last = state.step >= c.steps
+        if state.step % c.checkpoint_every == 0 or last:
+            now = time.perf_counter()
+            rt_s, rt_t = round_trip_bleu(tm, data.valid)
+            state.seconds += time.perf_counter() - clock  # training and measuring
+            criterion = (rt_s + rt_t) / 2
+            row = {"step": state.step, "ae_loss": sums["ae"] / max(1, 2 * sums["n"]),
+                   "bt_loss": sums["bt"] / max(1, 2 * sums["n"]), "ae_weight": w_ae,
+                   "round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t, "criterion": criterion,
+                   "tokens_per_second": sums["tokens"] / max(1e-9, now - clock),
+                   "seconds": state.seconds, "best": criterion > state.best_criterion}
+            if criterion > state.best_criterion:
+                state.best_criterion, state.best_step = criterion, state.step
+                state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            state.history.append(row)
+            model.train()
+            if checkpoint:
+                save_checkpoint(checkpoint, model, optimizer, gen, state, fingerprint)
+            if on_checkpoint:
+                on_checkpoint(row)
+            sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
+            clock = time.perf_counter()
+            if c.max_minutes is not None and state.seconds >= 60 * c.max_minutes:
+                break
+        if stop_after is not None and steps_here >= stop_after:
+            break
+    if state.best_state is None:  # stopped before the first checkpoint (tests)
+        state.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    return TrainResult(state.best_state, state.best_step, state.best_criterion, state.history,
+                       state.seconds, resumed_from)

@@ -1,0 +1,71 @@
+"""A planted language pair: language 'xb' is a word-for-word cipher of 'xa' with the same grammar."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from components.embeddings import Embeddings
+from components.translate.config import DecodeConfig, ModelConfig, TrainConfig, TranslateConfig
+from components.translate.vocab import Vocabulary
+from components.translate.wordbyword import csls_lexicon
+
+
+@dataclass
+class CipherPair:
+    train: tuple[list[str], list[str]]   # monolingual, different sentences on each side
+    valid: tuple[list[str], list[str]]
+    test_src: list[str]
+    test_tgt: list[str]                  # the cipher of test_src
+    aligned: tuple[Embeddings, Embeddings]
+    lexicons: tuple[dict[str, str], dict[str, str]]
+    vocabs: tuple[Vocabulary, Vocabulary]
+
+
+def cipher(sentence: str) -> str:
+    return " ".join("q" + w for w in sentence.split())
+
+
+def cipher_pair(n: int = 600, seed: int = 0, noise: float = 0.1) -> CipherPair:
+    rng = np.random.default_rng(seed)
+    nouns, verbs = [f"n{i}" for i in range(8)], [f"v{i}" for i in range(4)]
+
+    def sentence() -> str:
+        words = ["the", nouns[rng.integers(8)], verbs[rng.integers(4)], "the", nouns[rng.integers(8)]]
+        return " ".join(words + (["and", verbs[rng.integers(4)]] if rng.random() < 0.5 else []) + ["."])
+
+    a = [sentence() for _ in range(n)]
+    b = [cipher(sentence()) for _ in range(n)]
+    words = sorted({w for s in a for w in s.split()})
+    vec = rng.normal(size=(len(words), 12)).astype(np.float32)
+    src = Embeddings(words, vec)
+    tgt = Embeddings([cipher(w) for w in words], vec + noise * rng.normal(size=vec.shape).astype(np.float32))
+    test = [sentence() for _ in range(30)]
+    vocabs = (Vocabulary.build("xa", a, 100), Vocabulary.build("xb", b, 100))
+    return CipherPair((a[:-50], b[:-50]), (a[-50:], b[-50:]), test, [cipher(s) for s in test], (src, tgt),
+                      (csls_lexicon(src, tgt), csls_lexicon(tgt, src)), vocabs)
+
+
+def tiny_config(**train: object) -> TranslateConfig:
+    """A model small enough to train in seconds on one core."""
+    t = {"steps": 20, "checkpoint_every": 10, "word_by_word_steps": 5, "tokens_per_batch": 200, "warmup": 5,
+         "ae_decay_steps": 20, "valid_sentences": 20, "lr": 1e-3, **train}
+    return TranslateConfig(model=ModelConfig(d_model=32, layers=1, heads=2, ff=64, vocabulary=100, max_positions=40,
+                                             dropout=0.0),
+                           train=TrainConfig(**t), decode=DecodeConfig(beam=2, batch_sentences=16))
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread, and the suite shares two cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def pair() -> CipherPair:
+    return cipher_pair()

@@ -1,0 +1,55 @@
+"""Search: beam=1 is greedy, batching does not change results, limits hold, empty input works."""
+import numpy as np
+import pytest
+import torch
+
+from components.translate.config import ModelConfig
+from components.translate.decode import beam_search, greedy, translate_ids
+from components.translate.model import Translator
+
+CPU = torch.device("cpu")
+
+
+def random_model(seed: int) -> Translator:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    vectors = [rng.normal(size=(30, 8)).astype(np.float32) for _ in range(2)]
+    model = Translator(ModelConfig(d_model=16, layers=1, heads=2, ff=32, vocabulary=25, max_positions=40,
+                                   dropout=0.0), vectors, [np.zeros(30, bool)] * 2)
+    with torch.no_grad():
+        model.out_bias[1][3] = -1.0  # fewer immediate ends, so outputs have some length
+    return model.eval()
+
+
+SOURCES = [[5, 6, 7], [8, 9, 10, 11, 12, 13], [20], [14, 15, 16, 17]]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_beam_of_one_is_greedy(seed):
+    model = random_model(seed)
+    assert beam_search(model, SOURCES, 0, 1, CPU, beam=1) == greedy(model, SOURCES, 0, 1, CPU)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batched_equals_one_by_one(seed):
+    model = random_model(seed)
+    together = greedy(model, SOURCES, 0, 1, CPU)
+    assert together == [greedy(model, [s], 0, 1, CPU)[0] for s in SOURCES]
+    beams = beam_search(model, SOURCES, 0, 1, CPU, beam=3)
+    assert beams == [beam_search(model, [s], 0, 1, CPU, beam=3)[0] for s in SOURCES]
+
+
+def test_outputs_respect_the_length_limit_and_keep_input_order():
+    model = random_model(0)
+    with torch.no_grad():
+        model.out_bias[1][3] = -100.0  # never ends by itself
+    for hyps in (greedy(model, SOURCES, 0, 1, CPU, max_len_a=1.0, max_len_b=2),
+                 beam_search(model, SOURCES, 0, 1, CPU, beam=2, max_len_a=1.0, max_len_b=2)):
+        assert [len(h) for h in hyps] == [len(s) + 2 for s in SOURCES]
+    assert translate_ids(model, SOURCES, 0, 1, CPU, beam=2, batch_sentences=2) == beam_search(
+        model, SOURCES, 0, 1, CPU, beam=2)
+
+
+def test_empty_input():
+    model = random_model(0)
+    assert greedy(model, [], 0, 1, CPU) == [] and beam_search(model, [], 0, 1, CPU) == []

@@ -1,0 +1,132 @@
+"""Training: schedules, batching, checkpoints, resume (also after SIGKILL), the model bundle."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from components.errors import InputError
+from components.translate.bundle import load_bundle, replace_unknown, save_bundle, translate_text
+from components.translate.train import (ae_weight, encode_corpus, length_batches, load_checkpoint, new_model,
+                                        prepare_corpora, train)
+from components.translate.vocab import UNK_ID
+from tests.components.translate.conftest import tiny_config
+
+CPU = torch.device("cpu")
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def fresh(pair, config):
+    return new_model(config, pair.vocabs, pair.aligned, CPU), prepare_corpora(pair.train, pair.valid, pair.vocabs,
+                                                                            pair.lexicons, config)
+
+
+def test_ae_weight_decays_linearly_then_stays():
+    c = tiny_config(ae_weight_start=1.0, ae_weight_end=0.2, ae_decay_steps=10).train
+    assert [round(ae_weight(s, c), 2) for s in (0, 5, 10, 50)] == [1.0, 0.6, 0.2, 0.2]
+
+
+def test_length_batches_cover_every_sentence_once_within_the_token_budget():
+    corpus = [[1] * n for n in (3, 9, 1, 4, 4, 12, 2, 7)]
+    batches = length_batches(corpus, 20)
+    assert sorted(i for b in batches for i in b) == list(range(len(corpus)))
+    assert all(len(b) == 1 or len(b) * max(len(corpus[i]) + 1 for i in b) <= 20 for b in batches)
+
+
+def test_empty_or_unusable_corpus_names_the_input(pair):
+    with pytest.raises(InputError, match="fr corpus"):
+        encode_corpus(["", "   "], pair.vocabs[0], 10, None, "fr corpus")
+    with pytest.raises(InputError, match="target corpus"):
+        prepare_corpora(pair.train, (pair.valid[0], []), pair.vocabs, pair.lexicons, tiny_config())
+
+
+def test_checkpoint_round_trips_and_resume_continues_from_the_saved_step(pair, tmp_path):
+    config = tiny_config(steps=20, checkpoint_every=10)
+    straight, data = fresh(pair, config)
+    full = train(straight, data, config)
+
+    ck = tmp_path / "run.pt"
+    first, data = fresh(pair, config)
+    part = train(first, data, config, checkpoint=ck, fingerprint="run", stop_after=10)
+    assert part.resumed_from == 0 and len(part.history) == 1
+
+    loaded, _ = fresh(pair, config)
+    opt = torch.optim.Adam(loaded.model.parameters())
+    state = load_checkpoint(ck, loaded.model, opt, torch.Generator(), "run")
+    assert state is not None and state.step == 10
+    for k, v in first.model.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[k], v)
+    assert load_checkpoint(ck, loaded.model, opt, torch.Generator(), "another run") is None
+
+    second, data = fresh(pair, config)
+    rest = train(second, data, config, checkpoint=ck, fingerprint="run")
+    assert rest.resumed_from == 10 and [r["step"] for r in rest.history] == [10, 20]
+    for k, v in straight.model.state_dict().items():  # same result as the uninterrupted run
+        torch.testing.assert_close(second.model.state_dict()[k], v, rtol=1e-4, atol=1e-5)
+    assert rest.best_criterion == pytest.approx(full.best_criterion)
+
+
+_KILLED = textwrap.dedent("""
+    import sys, torch
+    torch.set_num_threads(1)
+    from tests.components.translate.conftest import cipher_pair, tiny_config
+    from components.translate.train import new_model, prepare_corpora, train
+    pair, config = cipher_pair(), tiny_config(steps=100000, checkpoint_every=5, valid_sentences=5)
+    tm = new_model(config, pair.vocabs, pair.aligned, torch.device("cpu"))
+    data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config)
+    train(tm, data, config, checkpoint=sys.argv[1], fingerprint="killed",
+          on_checkpoint=lambda row: print(row["step"], flush=True))
+""")
+
+
+def test_a_process_killed_with_sigkill_resumes_from_its_checkpoint(pair, tmp_path):
+    ck = tmp_path / "killed.pt"
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(ck)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        steps = []
+        while len(steps) < 2 and time.monotonic() < deadline:  # two checkpoints written
+            line = proc.stdout.readline()
+            if not line:
+                break
+            steps.append(int(line))
+        assert len(steps) == 2, "training subprocess wrote no checkpoints"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    saved = torch.load(ck, weights_only=True)["step"]
+    assert saved >= 10
+    config = tiny_config(steps=saved + 5, checkpoint_every=5, valid_sentences=5)
+    tm, data = fresh(pair, config)
+    result = train(tm, data, config, checkpoint=ck, fingerprint="killed")
+    assert result.resumed_from == saved
+    assert [r["step"] for r in result.history][-2:] == [saved, saved + 5]
+
+
+def test_bundle_round_trips_and_translates_any_input_sanely(pair, tmp_path):
+    config = tiny_config(steps=10)
+    tm, data = fresh(pair, config)
+    train(tm, data, config)
+    save_bundle(tmp_path, tm.model.state_dict(), tm.vocabs, config, {"note": "test"})
+    loaded = load_bundle(tmp_path, CPU)
+    sentences = pair.test_src[:5] + ["", "日本語 の 文 ."]
+    for beam in (1, 2):
+        assert translate_text(loaded, sentences, 0, 1, beam=beam) == translate_text(tm, sentences, 0, 1, beam=beam)
+    out = translate_text(loaded, sentences, 0, 1)
+    assert out[5] == "" and all(isinstance(s, str) for s in out)
+    with pytest.raises(InputError, match="not a translation model"):
+        load_bundle(tmp_path / "nowhere", CPU)
+    with pytest.raises(InputError, match="xa and xb"):
+        loaded.side("de")
+
+
+def test_unknown_output_words_are_filled_from_unknown_source_words():
+    assert replace_unknown(["a", "zeus", "b", "hera"], [7, UNK_ID, 8, UNK_ID],
+                           ["x", "<unk>", "y", "<unk>", "<unk>"]) == ["x", "zeus", "y", "hera"]
