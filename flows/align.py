@@ -26,7 +26,9 @@ class AlignStageConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     align: AlignConfig = AlignConfig()
-    methods: tuple[InitMethod, ...] = (InitMethod.VECMAP,)   # initialisations tried
+    # Initialisations tried. IDENTICAL uses no dictionary but assumes a shared script (identical
+    # spellings seed the map); on pairs without one its runs are skipped and VECMAP remains.
+    methods: tuple[InitMethod, ...] = (InitMethod.VECMAP, InitMethod.IDENTICAL)
     seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed), in parallel
     references: bool = True                                   # supervised / identical / copy rows
     device: DeviceRequest = "auto"
@@ -105,7 +107,10 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     summary = (f"# Alignment {pair}\n\nSelected **{name}**: highest unsupervised criterion "
                f"({selected.meta['criterion']:.4f}; MUSE mean CSLS cosine after refinement, no dictionary) "
                f"among {len(run_refs)} runs. Spearman rank correlation of criterion and test P@1 over the "
-               f"sweep: {rho if rho is None else round(rho, 3)}.\n\nTraining plot: `{plot}`\n"
+               f"sweep: {rho if rho is None else round(rho, 3)}.\n\n"
+               + ("Runs named `identical` start from words spelled alike in both languages: no dictionary, "
+                  "but a shared-script assumption.\n\n" if InitMethod.IDENTICAL in config.methods else "")
+               + f"Training plot: `{plot}`\n"
                f"Aligned vectors and lexicon: `{store().path(exported.result())}`\n")
     publish_alignment_report(pair, table, summary)
     print(summary)
