@@ -23,8 +23,8 @@ from components.speech.model import SpeechModel, transcribe_files
 from components.store import ArtifactRef
 from flows.runner import task_runner
 from tasks.runtime import data_root
-from tasks.speech import (evaluate_baseline, evaluate_recogniser, fit_segmentation, package_model, plot_confusion,
-                          plot_training, prepare_audio, prepare_text, publish_speech_report, segment_audio,
+from tasks.speech import (evaluate_baseline, evaluate_chance, evaluate_recogniser, fit_segmentation, package_model,
+                          plot_confusion, plot_training, prepare_audio, prepare_text, publish_speech_report, segment_audio,
                           self_train, speech_utterances, train_gan_seed, train_reference)
 from tasks.store import store
 
@@ -121,7 +121,8 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
                 ref, test_refs, text_ref, cfg, config.decode_words)
         evals["trivial baseline"] = evaluate_baseline.with_options(**opts).submit(test_refs, text_ref, cfg,
                                                                                   config.decode_words)
-        full = {name: f.result() for name, f in evals.items()}
+        evals["random text (reference length)"] = evaluate_chance.with_options(**opts).submit(test_refs, text_ref, cfg)
+        full = {name: r for name, f in evals.items() if (r := f.result()) is not None}
         rows = {name: _row(r) for name, r in full.items()}
     sel_name = selected.meta["origin"]
     points = [(h["score"], h["test_per"]) for g in gan_refs for h in _history(g)

@@ -29,7 +29,8 @@ from components.speech.model import SpeechModel
 from components.speech.phones import (PHONES, SILENCE_ID, Lexicon, decode_ids, encode, read_lexicon,
                                       strip_silence, text_to_phones, words_of, write_lexicon)
 from components.speech.segment import SegmentModel, fit_segmenter, segment_labels, segment_utterance
-from components.speech.supervised import most_frequent_phone_baseline, pseudo_labels, train_supervised
+from components.speech.supervised import (most_frequent_phone_baseline, pseudo_labels, random_text_baseline,
+                                         train_supervised)
 from components.speech.synth import AlignedPhone, frame_labels, synthesise
 from components.store import ArtifactRef
 from tasks.gpu import device_slot
@@ -376,6 +377,20 @@ def evaluate_baseline(test: list[ArtifactRef], text: ArtifactRef, config: Speech
     seg = load_segments(test)
     out = most_frequent_phone_baseline(_text(text)["phones"], len(seg["x"]))
     row = _score("trivial baseline", [decode_ids(h) for h in out], seg, text, config, decode)
+    row["criterion"] = weighted_lm_ppl(out, phone_lm(text, config))
+    return row
+
+
+@task(name="evaluate-chance", cache_policy=_CACHE)
+def evaluate_chance(test: list[ArtifactRef], text: ArtifactRef, config: SpeechConfig) -> dict[str, Any] | None:
+    """Chance row: random stretches of the unpaired text as long as each reference (so PER
+    shows what text-like output that ignores the audio scores). None without references."""
+    seg = load_segments(test)
+    refs = reference_phones(seg, read_lexicon(store().path(text) / "lexicon.tsv"))
+    if refs is None:
+        return None
+    out = random_text_baseline(_text(text)["phones"], [len(strip_silence(r)) for r in refs])
+    row = _score("random text (reference length)", [decode_ids(h) for h in out], seg, text, config, False)
     row["criterion"] = weighted_lm_ppl(out, phone_lm(text, config))
     return row
 

