@@ -68,6 +68,7 @@ class ArtifactStore:
         self.root = Path(root).resolve()
         self._tmp = self.root / "tmp"
         self._objects = self.root / "objects"
+        self._index = self.root / "index"
 
     def identity(self) -> str:
         """A random id written when the store is created.
@@ -148,9 +149,10 @@ class ArtifactStore:
         return ref
 
     def _describe(self, ref: ArtifactRef, final_dir: Path) -> None:
-        """A sidecar `<sha>.json` (kind, meta, time) next to the object, so the store can be listed.
-        Written after the object, atomically; a missing or stale sidecar never affects a ref."""
-        sidecar = final_dir.with_suffix(".json")
+        """A sidecar `index/<sha>.json` (kind, meta, time), so the store can be listed. Written
+        after the object, atomically; a missing sidecar never affects a ref."""
+        sidecar = self._index / f"{final_dir.name}.json"
+        self._index.mkdir(exist_ok=True)
         if sidecar.exists():
             return
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="sidecar-")
@@ -182,7 +184,7 @@ class ArtifactStore:
             size = sum(p.stat().st_size for p in entries[0].rglob("*") if p.is_file()) if entries[0].is_dir() \
                 else entries[0].stat().st_size
             info: dict[str, Any] = {}
-            sidecar = obj.with_suffix(".json")
+            sidecar = self._index / f"{obj.name}.json"
             if sidecar.is_file():
                 try:
                     info = json.loads(sidecar.read_text(encoding="utf-8"))
