@@ -15,6 +15,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_LOCAL_STORAGE_PATH := $(CURDIR)/data/prefect-results
 export PREFECT_SERVER_API_HOST := 127.0.0.1
+# Deployed flow runs send a heartbeat every 30 s; `make deploy` marks silent ones Crashed.
+export PREFECT_FLOWS_HEARTBEAT_FREQUENCY ?= 30
 
 PAIR ?= en-fr
 PRESET ?= quick
@@ -92,7 +94,8 @@ deploy: setup
 	$(BIN)/prefect global-concurrency-limit inspect gpu >/dev/null 2>&1 \
 	  && $(BIN)/prefect global-concurrency-limit update gpu --limit $$slots \
 	  || $(BIN)/prefect global-concurrency-limit create gpu --limit $$slots; \
-	$(BIN)/prefect --no-prompt deploy --all
+	$(BIN)/prefect --no-prompt deploy --all && \
+	$(BIN)/python scripts/automations.py
 
 # Open the latest run and every report in headless Chromium; screenshots in data/reports/ui/.
 ui-check: setup
