@@ -113,11 +113,16 @@ def bench(
     pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
     preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
     out: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path("data/reports/bench.json"),
+    stage: Annotated[Optional[list[str]], typer.Option(
+        help="Only these stages after the corpus (repeatable): alignment, translation, speech.")] = None,
 ) -> None:
     """Run the benchmark flow and write its JSON report."""
     from flows.bench import benchmark
 
-    report = _run(benchmark, pair, preset, out)
+    known = ("alignment", "translation", "speech")
+    if stage and not set(stage) <= set(known):
+        _fail(f"--stage {', '.join(sorted(set(stage) - set(known)))}: unknown (choose from {', '.join(known)})")
+    report = _run(benchmark, pair, preset, out, tuple(stage or known))
     console.print_json(json.dumps(report))
     console.print(f"report written to {out}")
 
@@ -140,17 +145,131 @@ def translation(
                                                                help="TOML/YAML CorpusConfig (your files).")] = None,
     align_config_file: Annotated[Optional[Path], typer.Option("--align-config",
                                                               help="TOML/YAML AlignStageConfig.")] = None,
+    translate_config_file: Annotated[Optional[Path], typer.Option(
+        "--translate-config", help="TOML/YAML BacktranslateStageConfig.")] = None,
+    train_model: Annotated[bool, typer.Option(help="Train the translation model after the mapping.")] = True,
     refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
 ) -> None:
-    """The translation pipeline: corpora, embeddings, unsupervised mapping."""
+    """The translation pipeline: corpora, embeddings, unsupervised mapping, back-translation."""
     from flows.align import AlignStageConfig
+    from flows.backtranslate import BacktranslateStageConfig
     from flows.translation import translation_pipeline
 
     corpus = _stage_config(CorpusConfig, corpus_config_file)
     align = _stage_config(AlignStageConfig, align_config_file)
-    result = _run(translation_pipeline, pair, preset, corpus, align, refresh)
+    translate_cfg = _stage_config(BacktranslateStageConfig, translate_config_file)
+    result = _run(translation_pipeline, pair, preset, corpus, align, translate_cfg, train_model, refresh)
     print_rows(f"Corpus {result.corpus.pair}", result.corpus.stats_rows())
     print_alignment(result.alignment)
+    if result.translation is not None:
+        print_translation(result.translation)
+
+
+def print_translation(result) -> None:
+    """Test BLEU/chrF of the model beside word-by-word translation, and the model to use."""
+    from tasks.store import store
+
+    s, t = result.pair.split("-")
+    rows = [{"system": name, f"BLEU {s}->{t}": f"{m['bleu_s2t']:.2f}", f"BLEU {t}->{s}": f"{m['bleu_t2s']:.2f}",
+             f"chrF {s}->{t}": f"{m['chrf_s2t']:.1f}", f"chrF {t}->{s}": f"{m['chrf_t2s']:.1f}"}
+            for name, m in (("back-translation model", result.metrics), ("word-by-word", result.word_by_word))]
+    print_rows(f"Translation of the test verses ({result.seconds:.0f} s; selected step {result.selected_step}, "
+               f"round-trip BLEU {result.round_trip_bleu:.2f})", rows)
+    console.print(f"model: {store().path(result.model)}  (unpaired translate --model <it> \"sentence\")")
+
+
+@app.command()
+def translate(
+    model: Annotated[str, typer.Option(help="Model directory (printed by the stage), or 'current': the "
+                                            "promoted model of --pair.")],
+    sentences: Annotated[Optional[list[str]], typer.Argument(help="Sentences; none = read stdin, one per line.")]
+    = None,
+    direction: Annotated[str, typer.Option(help="s2t, t2s, or language codes such as fr-en.")] = "s2t",
+    beam: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 4,
+    pair: Annotated[str, typer.Option(help="With --model current: whose current model.")] = "en-fr",
+) -> None:
+    """Translate sentences with a trained model, one output line per input line."""
+    import sys
+
+    from flows.backtranslate import translate as translate_sentences
+
+    ref = _resolve_model(model, f"translate-{pair}")
+    lines = list(sentences) if sentences else [line.rstrip("\n") for line in sys.stdin]
+    try:
+        for out in translate_sentences(ref, lines, direction, beam):
+            typer.echo(out)
+    except UnpairedError as e:
+        _fail(_describe(e))
+
+
+def _resolve_model(model: str, slot: str, must_exist: bool = False):
+    """'current' -> the promoted model of `slot`; otherwise the model as given."""
+    if model == "current":
+        from tasks.retrain import registry
+
+        champion = registry().current(slot)
+        if champion is None:
+            _fail(f"{slot}: no current model (run `unpaired retrain`, or give --model PATH)")
+        return champion.model
+    if must_exist and not Path(model).exists():
+        _fail(f"{model}: no such model (a model directory printed by the stage, or 'current')")
+    return model
+
+
+@app.command("speech")
+def speech_cmd(
+    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    config: Annotated[Optional[Path], typer.Option(help="TOML/YAML SpeechStageConfig (e.g. your audio "
+                                                        "directory).")] = None,
+    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+) -> None:
+    """The speech pipeline: audio and text corpora, features, phone GAN, decoding, evaluation."""
+    from flows.speech_pipeline import speech_config
+    from flows.speech import SpeechStageConfig, speech
+
+    cfg = _stage_config(SpeechStageConfig, config) or speech_config(preset)
+    print_speech(_run(speech, cfg, refresh))
+
+
+def print_speech(result) -> None:
+    """PER/WER of every row, the selected unsupervised model marked."""
+    from tasks.store import store
+
+    def pct(x):
+        return "" if x is None else f"{100 * x:.1f}"
+
+    print_rows(f"Speech recognition on the test utterances ({result.seconds:.0f} s)", [
+        {"system": name, "PER %": pct(r.get("per")), "WER %": pct(r.get("wer")),
+         "criterion": f"{r['criterion']:.3g}" if r.get("criterion") is not None else "",
+         "selected": "<-" if name == result.selected else ""} for name, r in result.rows.items()])
+    console.print(f"model: {store().path(result.model)}  (unpaired transcribe --model <it> FILE...)")
+
+
+@app.command()
+def transcribe(
+    model: Annotated[str, typer.Option(help="Speech model directory, or 'current'.")],
+    files: Annotated[list[Path], typer.Argument(help="WAV/FLAC files (any rate; stereo is mixed down).")],
+    words: Annotated[bool, typer.Option(help="Decode phones into words too.")] = True,
+) -> None:
+    """Recognise audio files: phones and words per file (bad files get an error line, the rest run)."""
+    from flows.speech import transcribe as transcribe_files
+
+    ref = _resolve_model(model, "speech-en", must_exist=True)
+    try:
+        results = transcribe_files(ref, files, words=words)
+    except UnpairedError as e:
+        _fail(_describe(e))
+    failed = 0
+    for r in results:
+        if r.get("error"):
+            failed += 1
+            typer.echo(f"{r['file']}\terror: {r['error']}")
+            continue
+        typer.echo(f"{r['file']}\tphones: {r['phones']}")
+        if words:
+            typer.echo(f"{r['file']}\twords: {r['words']}")
+    if failed == len(results):
+        raise typer.Exit(code=2)
 
 
 def print_alignment(result) -> None:
@@ -174,7 +293,7 @@ def retrain(
     """Re-run the stages (cached where unchanged); promote models whose criterion improves."""
     from flows.retrain import retrain as retrain_flow
 
-    result = _run(retrain_flow, pair, preset, None, None, min_gain)
+    result = _run(retrain_flow, pair, preset, min_gain=min_gain)
     print_rows("Champion/challenger", [
         {"model": d.slot, "decision": "promoted" if d.promoted else "kept", "reason": d.reason,
          "current criterion": f"{d.champion.criterion:.4f}"} for d in result.decisions])
@@ -268,15 +387,22 @@ def runs(limit: Annotated[int, typer.Option(help="Most recent first, at most thi
 
 
 @app.command()
-def demo() -> None:
-    """The main job on built-in data (en-fr, quick preset), with a results table."""
-    from flows.corpus import prepare_corpus
+def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.")] = True) -> None:
+    """The main job on built-in data, quick presets: en-fr translation pipeline, English speech."""
+    from flows.speech_pipeline import speech_config
+    from flows.speech import speech as speech_flow
+    from flows.translation import translation_pipeline
 
-    result = _run(prepare_corpus, corpus_config("en-fr", Preset.quick))
-    print_rows(f"Corpus preparation en-fr ({result.seconds:.1f} s)", result.stats_rows())
-    total = result.src_corpus.meta["train_tokens"] + result.tgt_corpus.meta["train_tokens"]
+    result = _run(translation_pipeline, "en-fr", Preset.quick)
+    print_rows(f"Corpus preparation en-fr ({result.corpus.seconds:.1f} s)", result.corpus.stats_rows())
+    total = result.corpus.src_corpus.meta["train_tokens"] + result.corpus.tgt_corpus.meta["train_tokens"]
     console.print(f"training tokens, both sides: {total:,}; leak checks all zero: "
-                  f"{all(v == 0 for v in result.leakage.values())}")
+                  f"{all(v == 0 for v in result.corpus.leakage.values())}")
+    print_alignment(result.alignment)
+    if result.translation is not None:
+        print_translation(result.translation)
+    if speech:
+        print_speech(_run(speech_flow, speech_config(Preset.quick)))
 
 
 if __name__ == "__main__":  # pragma: no cover

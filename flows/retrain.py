@@ -7,10 +7,13 @@ from pydantic import BaseModel
 
 from components.champion import Candidate, Decision
 from components.corpus import CorpusConfig
-from flows.align import AlignStageConfig, align_embeddings
-from flows.corpus import prepare_corpus
-from flows.presets import Preset, align_config, corpus_config
+from flows.align import AlignStageConfig
+from flows.backtranslate import BacktranslateStageConfig
+from flows.speech_pipeline import speech_config
+from flows.presets import Preset
 from flows.runner import task_runner
+from flows.speech import SpeechStageConfig, speech as speech_flow
+from flows.translation import translation_pipeline
 from tasks.retrain import promote_if_better
 
 
@@ -21,19 +24,30 @@ class RetrainResult(BaseModel):
 
 @flow(name="retrain", log_prints=True, task_runner=task_runner())
 def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusConfig | None = None,
-            align: AlignStageConfig | None = None, min_gain: float = 0.0) -> RetrainResult:
-    """Corpus -> alignment (-> later stages); champion/challenger per model.
+            align: AlignStageConfig | None = None, translate: BacktranslateStageConfig | None = None,
+            train_model: bool = True, speech: bool = True, speech_stage: SpeechStageConfig | None = None,
+            min_gain: float = 0.0) -> RetrainResult:
+    """Translation pipeline (and the speech pipeline), then champion/challenger per model.
 
-    `corpus` and `align` override the preset's configurations (your own files, other settings).
+    Slots: `align-<pair>` (MUSE criterion, higher is better), `translate-<pair>` (round-trip
+    BLEU on held-out monolingual sentences, higher), `speech-en` (phone-LM perplexity over
+    phone usage, lower). `corpus`/`align`/`translate`/`speech_stage` override the preset.
     """
-    corpus_cfg = corpus or corpus_config(pair, preset)
-    prepared = prepare_corpus(corpus_cfg)
-    aligned = align_embeddings(prepared.src_vectors, prepared.tgt_vectors, prepared.dictionary,
-                               align or align_config(preset))
-    challengers = [Candidate(slot=f"align-{prepared.pair}", model=aligned.exported,
+    result = translation_pipeline(pair, preset, corpus, align, translate, train_model)
+    aligned = result.alignment
+    challengers = [Candidate(slot=f"align-{result.corpus.pair}", model=aligned.exported,
                              criterion=aligned.selected.meta["criterion"],
                              criterion_name="mean CSLS cosine of the most frequent source words' translations")]
+    if result.translation is not None:
+        challengers.append(Candidate(slot=f"translate-{result.corpus.pair}", model=result.translation.model,
+                                     criterion=result.translation.round_trip_bleu,
+                                     criterion_name="round-trip BLEU on held-out monolingual sentences"))
+    if speech:
+        recogniser = speech_flow(speech_stage or speech_config(preset))
+        challengers.append(Candidate(slot="speech-en", model=recogniser.model,
+                                     criterion=recogniser.rows[recogniser.selected]["criterion"],
+                                     criterion_name="phone-LM perplexity / phone usage^2", higher_is_better=False))
     decisions = [promote_if_better(c, min_gain) for c in challengers]
     for d in decisions:
         print(f"{d.slot}: {'promoted' if d.promoted else 'kept'} ({d.reason})")
-    return RetrainResult(pair=prepared.pair, decisions=decisions)
+    return RetrainResult(pair=result.corpus.pair, decisions=decisions)

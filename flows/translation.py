@@ -1,4 +1,4 @@
-"""The translation pipeline: corpora -> embeddings -> cross-lingual mapping (-> unsupervised NMT)."""
+"""The translation pipeline: corpora -> embeddings -> cross-lingual mapping -> unsupervised NMT."""
 from __future__ import annotations
 
 import time
@@ -8,35 +8,55 @@ from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
 from components.corpus import CorpusConfig
-from flows.align import AlignStageConfig, AlignStageResult, align_embeddings
+from flows.align import AlignStageConfig, AlignStageResult, align_embeddings, run_name
+from flows.backtranslate import BacktranslateResult, BacktranslateStageConfig, backtranslate
 from flows.corpus import CorpusResult, prepare_corpus
 from flows.presets import Preset, align_config, corpus_config
 from flows.runner import task_runner
 
 
+def backtranslate_config(preset: Preset = Preset.quick) -> BacktranslateStageConfig:
+    """The translation stage's settings for the preset."""
+    return BacktranslateStageConfig.quick() if Preset(preset) == Preset.quick else BacktranslateStageConfig.full()
+
+
 class TranslationResult(BaseModel):
     corpus: CorpusResult
     alignment: AlignStageResult
+    translation: BacktranslateResult | None
     seconds: float
 
 
 @flow(name="translation", log_prints=True, task_runner=task_runner())
 def translation_pipeline(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusConfig | None = None,
-                         align: AlignStageConfig | None = None, refresh: bool = False) -> TranslationResult:
-    """Every translation stage for `pair` with the preset's settings; `corpus`/`align` override them."""
+                         align: AlignStageConfig | None = None, translate: BacktranslateStageConfig | None = None,
+                         train_model: bool = True, refresh: bool = False) -> TranslationResult:
+    """Every translation stage for `pair` with the preset's settings; `corpus`/`align`/`translate`
+    override them; `train_model=False` stops after the mapping."""
     start = time.perf_counter()
     prepared = prepare_corpus(corpus or corpus_config(pair, preset), refresh=refresh)
     aligned = align_embeddings(prepared.src_vectors, prepared.tgt_vectors, prepared.dictionary,
                                align or align_config(preset), refresh=refresh)
-    result = TranslationResult(corpus=prepared, alignment=aligned, seconds=time.perf_counter() - start)
-    unsup = aligned.rows[f"{aligned.selected.meta['method']} seed {aligned.selected.meta['seed']}"]
-    create_markdown_artifact(key=f"translation-{prepared.pair}", description=f"Translation pipeline {prepared.pair}",
-                             markdown=(f"# Translation pipeline {prepared.pair}\n\n"
-                                       f"- corpus: {prepared.src_corpus.meta['train_tokens']:,} / "
-                                       f"{prepared.tgt_corpus.meta['train_tokens']:,} training tokens "
-                                       f"(see artifact `corpus-{prepared.pair}`)\n"
-                                       f"- alignment: selected unsupervised map P@1 (CSLS, s->t) "
-                                       f"{100 * unsup['p1_csls_s2t']:.1f} (see artifact `alignment-{prepared.pair}`); "
-                                       f"plot `{aligned.plot}`\n"
-                                       f"- total {result.seconds:.0f} s\n"))
+    model = None
+    if train_model:
+        model = backtranslate(prepared.src_corpus, prepared.tgt_corpus, prepared.test, aligned.exported,
+                              translate or backtranslate_config(preset), refresh=refresh)
+    result = TranslationResult(corpus=prepared, alignment=aligned, translation=model,
+                               seconds=time.perf_counter() - start)
+    unsup = aligned.rows[run_name(aligned.selected)]
+    s, t = prepared.pair.split("-")
+    lines = [f"# Translation pipeline {prepared.pair}", "",
+             f"- corpus: {prepared.src_corpus.meta['train_tokens']:,} / {prepared.tgt_corpus.meta['train_tokens']:,} "
+             f"training tokens (artifact `corpus-{prepared.pair}`)",
+             f"- alignment: selected unsupervised map `{run_name(aligned.selected)}`, word translation P@1 "
+             f"(CSLS, {s}->{t}) {100 * unsup['p1_csls_s2t']:.1f} % (artifact `alignment-{prepared.pair}`); "
+             f"plot `{aligned.plot}`"]
+    if model is not None:
+        m, w = model.metrics, model.word_by_word
+        lines.append(f"- translation: BLEU {s}->{t} {m['bleu_s2t']:.2f} (word-by-word {w['bleu_s2t']:.2f}), "
+                     f"{t}->{s} {m['bleu_t2s']:.2f} (word-by-word {w['bleu_t2s']:.2f}); round-trip BLEU "
+                     f"{model.round_trip_bleu:.2f}; plot `{model.plot}`")
+    lines.append(f"- total {result.seconds:.0f} s")
+    create_markdown_artifact(key=f"translation-pipeline-{prepared.pair}", markdown="\n".join(lines) + "\n",
+                             description=f"Translation pipeline {prepared.pair}")
     return result

@@ -28,13 +28,13 @@ def _all_task_states(flow_run_id) -> dict[str, str]:
 
 
 def test_second_run_reuses_the_cache_and_keeps_the_champion(files, data_dir):  # noqa: F811
-    first = retrain(corpus=_config(files), align=ALIGN, return_state=True)
+    first = retrain(corpus=_config(files), align=ALIGN, train_model=False, speech=False, return_state=True)
     decision = first.result().decisions[0]
     assert decision.promoted and decision.reason == "no current model"
     champion = registry().current(decision.slot)
     assert champion.model == decision.challenger.model
 
-    second = retrain(corpus=_config(files), align=ALIGN, return_state=True)
+    second = retrain(corpus=_config(files), align=ALIGN, train_model=False, speech=False, return_state=True)
     kept = second.result().decisions[0]
     assert not kept.promoted and registry().current(kept.slot).model == champion.model
     states = _all_task_states(second.state_details.flow_run_id)
