@@ -54,3 +54,14 @@ def test_artifacts_lists_the_store_and_report_names_a_missing_key(data_dir):
     missing = run_cli("report", "alignment-xx-yy", data_dir=data_dir)
     assert missing.returncode == 2 and "alignment-xx-yy" in _last_line(missing)
     assert "no model promoted yet" in run_cli("champions", data_dir=data_dir).stdout
+
+
+def test_translate_and_transcribe_name_a_missing_model(tmp_path, data_dir):
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    for args, name in ((["translate", "--model", str(tmp_path / "nomodel"), "a sentence"], "nomodel"),
+                       (["transcribe", "--model", str(tmp_path / "nomodel"), str(wav)], "nomodel"),
+                       (["translate", "--model", "current", "--pair", "xa-xb", "a"], "translate-xa-xb")):
+        result = run_cli(*args, data_dir=data_dir)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert name in _last_line(result)
