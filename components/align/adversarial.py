@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from components.align.config import AdversarialConfig, CriterionConfig, RetrievalConfig
-from components.align.criterion import mean_cosine_criterion
+from components.align.criterion import selection_criterion
 from components.align.state import HistoryPoint, LinearMaps, Progress, ProgressCallback, Stage
 
 
@@ -170,7 +170,7 @@ def adversarial_training(
                 if config.dis_lambda > 0:
                     mapping_step(discriminator, map_opt, x, z, w, n_src, n_tgt, config)
             with torch.no_grad():
-                value = mean_cosine_criterion(*LinearMaps(w, eye).apply(x, z), criterion, retrieval)
+                value = selection_criterion(*LinearMaps(w, eye).apply(x, z), criterion, retrieval)
             point = HistoryPoint(Stage.ADVERSARIAL, epoch, value, sum(dis_losses) / len(dis_losses))
             history.append(point)
             if progress_callback is not None:

@@ -166,9 +166,20 @@ class RefineConfig(_Frozen):
     solver: MappingSolver = MappingSolver.ORTHOGONAL
 
 
-class CriterionConfig(_Frozen):
-    """MUSE unsupervised model-selection criterion 'mean_cosine-csls_knn_10-S2T-10000'."""
+class CriterionKind(str, Enum):
+    """What the unsupervised model-selection criterion measures (higher is better for both)."""
 
+    # MUSE 'mean_cosine': mean cosine between the n most frequent source words and their translations.
+    MEAN_COSINE = "mean_cosine"
+    # Share of the n most frequent source words whose translation translates back to them
+    # (mutual nearest neighbours): a cycle-consistency check, insensitive to the cosine scale.
+    MUTUAL_NN = "mutual_nn"
+
+
+class CriterionConfig(_Frozen):
+    """Unsupervised model-selection criterion; the default is MUSE's 'mean_cosine-csls_knn_10-S2T-10000'."""
+
+    kind: CriterionKind = CriterionKind.MEAN_COSINE
     n_most_frequent: int = Field(10000, ge=1)  # source words translated; clamped to vocab
     retrieval: Retrieval = Retrieval.CSLS
 

@@ -1,23 +1,28 @@
-"""MUSE's unsupervised model-selection criterion.
+"""Unsupervised model-selection criteria.
 
-Mean cosine between the most frequent source words and their CSLS translations
-(MUSE 'mean_cosine-csls_knn_10-S2T-10000'). It looks at the two embedding spaces only:
-no dictionary enters, so selecting seeds, epochs or methods on it cannot leak the test set.
+MUSE's: mean cosine between the most frequent source words and their CSLS translations
+(MUSE 'mean_cosine-csls_knn_10-S2T-10000'); or the share of those words whose translation
+translates back to them. Both look at the two embedding spaces only: no dictionary enters,
+so selecting seeds, epochs or methods on them cannot leak the test set.
 """
 from __future__ import annotations
 
 import torch
 
-from components.align.config import CriterionConfig, RetrievalConfig
+from components.align.config import CriterionConfig, CriterionKind, RetrievalConfig
 from components.align.retrieval import NearestLinks, nearest_both_ways
 
 
 def criterion_from_links(links: NearestLinks, config: CriterionConfig) -> float:
-    """Criterion from nearest links already computed with `config.retrieval`."""
+    """Criterion from nearest links already computed with `config.retrieval` (see `CriterionKind`)."""
+    if config.kind is CriterionKind.MUTUAL_NN:
+        s2t = links.s2t[: config.n_most_frequent]
+        back = links.t2s[s2t]
+        return float((back == torch.arange(s2t.shape[0], device=back.device)).float().mean())
     return float(links.s2t_cos[: config.n_most_frequent].mean())
 
 
-def mean_cosine_criterion(
+def selection_criterion(
     src_mapped: torch.Tensor, tgt: torch.Tensor, config: CriterionConfig, retrieval: RetrievalConfig
 ) -> float:
     """Criterion of a map, higher is better.

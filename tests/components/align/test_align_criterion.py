@@ -3,8 +3,8 @@ import inspect
 import torch
 
 from components.align import AlignConfig, align, evaluate_result
-from components.align.config import CriterionConfig, Retrieval, RetrievalConfig
-from components.align.criterion import mean_cosine_criterion
+from components.align.config import CriterionConfig, CriterionKind, Retrieval, RetrievalConfig
+from components.align.criterion import selection_criterion
 from components.align.normalize import unit_length
 
 
@@ -16,7 +16,7 @@ def test_criterion_matches_independent_computation():
     csls = 2 * sims - sims.topk(10, dim=1).values.mean(1)[:, None] - sims.topk(10, dim=0).values.mean(0)[None, :]
     best = csls[:100].argmax(dim=1)
     expected = sims[torch.arange(100), best].mean().item()
-    assert abs(mean_cosine_criterion(src, tgt, config, RetrievalConfig()) - expected) < 1e-5
+    assert abs(selection_criterion(src, tgt, config, RetrievalConfig()) - expected) < 1e-5
 
 
 def test_criterion_clamps_to_vocabulary_and_rises_with_alignment():
@@ -25,13 +25,13 @@ def test_criterion_clamps_to_vocabulary_and_rises_with_alignment():
     noisy = unit_length(src + 0.1 * torch.randn(300, 16, generator=g))
     unrelated = unit_length(torch.randn(300, 16, generator=g))
     config = CriterionConfig()  # 10000 most frequent > 300 words: clamped
-    aligned = mean_cosine_criterion(src, noisy, config, RetrievalConfig())
-    assert aligned > mean_cosine_criterion(src, unrelated, config, RetrievalConfig()) + 0.15
-    assert aligned == mean_cosine_criterion(src, noisy, config.model_copy(update={"retrieval": Retrieval.CSLS}), RetrievalConfig())
+    aligned = selection_criterion(src, noisy, config, RetrievalConfig())
+    assert aligned > selection_criterion(src, unrelated, config, RetrievalConfig()) + 0.15
+    assert aligned == selection_criterion(src, noisy, config.model_copy(update={"retrieval": Retrieval.CSLS}), RetrievalConfig())
 
 
 def test_criterion_and_selection_take_no_dictionary():
-    for fn in (mean_cosine_criterion, align):
+    for fn in (selection_criterion, align):
         names = set(inspect.signature(fn).parameters)
         assert not names & {"pairs", "dictionary", "dico", "test_pairs", "gold"}, fn.__name__
 
@@ -46,3 +46,17 @@ def test_criterion_unchanged_when_test_pairs_change(planted, cpu):
     assert good > 0.8 and bad < 0.05  # the test dictionary matters to the test...
     again = align(planted.src, planted.tgt, config, cpu, seed=0)
     assert again.criterion == result.criterion  # ...and not to the criterion, which never sees it
+
+
+def test_mutual_criterion_counts_words_that_translate_back():
+    g = torch.Generator().manual_seed(2)
+    src = unit_length(torch.randn(200, 16, generator=g))
+    config = CriterionConfig(kind=CriterionKind.MUTUAL_NN, n_most_frequent=50)
+    assert selection_criterion(src, src.clone(), config, RetrievalConfig()) == 1.0
+    other = unit_length(torch.randn(300, 16, generator=g))
+    sims = src.double() @ other.double().T
+    r_s, r_t = sims.topk(10, dim=1).values.mean(1), sims.topk(10, dim=0).values.mean(0)
+    csls = 2 * sims - r_s[:, None] - r_t[None, :]
+    fwd, bwd = csls.argmax(dim=1), csls.argmax(dim=0)
+    expected = (bwd[fwd[:50]] == torch.arange(50)).double().mean().item()
+    assert abs(selection_criterion(src, other, config, RetrievalConfig()) - expected) < 1e-6
