@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.align.config import AlignConfig, InitMethod
+from components.align.config import AlignConfig, CriterionConfig, CriterionKind, InitMethod
 from components.device import DeviceRequest
 from components.errors import InputError
 from components.store import ArtifactRef
@@ -68,6 +68,13 @@ def spearman(a: list[float], b: list[float]) -> float | None:
     return cov / var if var else None
 
 
+def criterion_name(config: CriterionConfig) -> str:
+    """How the report describes the selection criterion."""
+    if config.kind is CriterionKind.MUTUAL_NN:
+        return f"share of the {config.n_most_frequent} most frequent source words that translate back to themselves"
+    return f"MUSE mean CSLS cosine of the {config.n_most_frequent} most frequent source words"
+
+
 @flow(name="align", log_prints=True)
 def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
                      config: AlignStageConfig = AlignStageConfig(), refresh: bool = False) -> AlignStageResult:
@@ -105,7 +112,8 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
               "criterion": round(v["criterion"], 4) if v.get("criterion") is not None else "",
               "selected": "yes" if k == name else ""} for k, v in rows.items()]
     summary = (f"# Alignment {pair}\n\nSelected **{name}**: highest unsupervised criterion "
-               f"({selected.meta['criterion']:.4f}; MUSE mean CSLS cosine after refinement, no dictionary) "
+               f"({selected.meta['criterion']:.4f}; {criterion_name(config.align.criterion)} after refinement, "
+               f"no dictionary) "
                f"among {len(run_refs)} runs. Spearman rank correlation of criterion and test P@1 over the "
                f"sweep: {rho if rho is None else round(rho, 3)}.\n\n"
                + ("Runs named `identical` start from words spelled alike in both languages: no dictionary, "

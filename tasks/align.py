@@ -175,7 +175,7 @@ def plot_alignment(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) ->
         label = run_name(run) + (" (selected)" if run == selected else "")
         ax_c.plot([p["criterion"] for p in points], label=label, lw=2.5 if run == selected else 1)
         ax_p.plot([100 * p["test_p1_csls_s2t"] for p in points], label=label, lw=2.5 if run == selected else 1)
-    ax_c.set(title="unsupervised criterion (selects)", xlabel="measurement", ylabel="mean CSLS cosine")
+    ax_c.set(title="unsupervised criterion (selects)", xlabel="measurement", ylabel="criterion")
     ax_p.set(title="test P@1 CSLS s->t (monitor only)", xlabel="measurement", ylabel="P@1 (%)")
     ax_p.legend(fontsize=7)
     fig.tight_layout()
