@@ -12,8 +12,7 @@ from typing import Any
 
 import torch
 from prefect import task
-from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
-                               update_progress_artifact)
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from components.corpus import Sentences
 from components.device import DeviceRequest
@@ -27,6 +26,7 @@ from components.translate.train import new_model, prepare_corpora, train
 from components.translate.vocab import Vocabulary
 from components.translate.wordbyword import csls_lexicon, translate_words
 from tasks.gpu import device_slot
+from tasks.progress import Progress
 from tasks.store import stage_cache, store
 
 TRANSLATE_MODULES = tuple(f"components.translate.{m}" for m in (
@@ -101,21 +101,14 @@ def train_translation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignmen
                    for lang, lines, name in zip((src_lang, tgt_lang), train_lines, names))
     key = run_key(src_corpus.sha256, tgt_corpus.sha256, alignment.sha256, config.model_dump(mode="json"))
     run_dir = store().root / "checkpoints" / f"backtranslate-{key}"
-    progress = create_progress_artifact(0.0, key=f"backtranslate-{src_lang}-{tgt_lang}-progress",
-                                        description="training steps done")
-
-    def on_checkpoint(row: dict[str, Any]) -> None:
-        update_progress_artifact(progress, 100.0 * row["step"] / config.train.steps,
-                                 description=f"step {row['step']}: round-trip BLEU {row['criterion']:.2f}")
-
     start = time.perf_counter()
-    with device_slot(device) as dev:
+    with device_slot(device) as dev, Progress(f"backtranslate-{src_lang}-{tgt_lang}", "back-translation steps",
+                                              config.train.steps) as progress:
         tm = new_model(config, vocabs, aligned, dev)  # type: ignore[arg-type]
         data = prepare_corpora(train_lines, valid_lines, tm.vocabs, lexicons(aligned, config.csls_k), config,
                                names)
         result = train(tm, data, config, checkpoint=run_dir / "checkpoint.pt", fingerprint=key,
-                       on_checkpoint=on_checkpoint)
-    update_progress_artifact(progress, 100.0, description="done")
+                       on_step=progress.update)
     best = next((r for r in result.history if r["step"] == result.best_step), {})
     trained = [r for r in result.history if r.get("tokens_per_second")]
     meta = {"pair": f"{src_lang}-{tgt_lang}", "best_step": result.best_step,

@@ -140,14 +140,13 @@ class Translator(nn.Module):
         self.encoder = nn.ModuleList(EncoderLayer(config) for _ in range(config.layers))
         self.decoder = nn.ModuleList(DecoderLayer(config) for _ in range(config.layers))
         self.enc_ln, self.dec_ln = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.out = nn.Linear(d, e, bias=False)  # model space -> aligned space, where words are scored
         self.out_bias = nn.ParameterList(nn.Parameter(torch.zeros(len(v))) for v in vectors)
         self.drop = nn.Dropout(config.dropout)
-        nn.init.normal_(self.pos.weight, std=0.02)
-        nn.init.normal_(self.lang.weight, std=0.02)
-        # Aligned vectors have unit norm: entries of about 2/sqrt(d) after projection dominate the
-        # position and language signals (std 0.02) at first.
-        nn.init.normal_(self.proj.weight, std=2.0 / math.sqrt(d))
+        nn.init.normal_(self.pos.weight, std=0.01)
+        nn.init.normal_(self.lang.weight, std=0.01)
+        # Aligned vectors have unit norm: projected entries of about 0.5/sqrt(d) dominate the position
+        # and language signals (std 0.01) at first, and the tied output logits start near unit scale.
+        nn.init.normal_(self.proj.weight, std=0.5 / math.sqrt(d))
 
     def vocab_size(self, lang: int) -> int:
         return self.tables[lang].shape[0]
@@ -181,11 +180,8 @@ class Translator(nn.Module):
         return [layer.cross_att.kv(memory) for layer in self.decoder]
 
     def logits(self, h: torch.Tensor, lang: int) -> torch.Tensor:
-        """(..., d) decoder states -> (..., V_lang) scores, tied to the language's word table.
-
-        Scoring in the aligned space (not through `proj`) keeps initial logits near unit scale.
-        """
-        return self.out(h) @ self.table(lang).T + self.out_bias[lang]
+        """(..., d) decoder states -> (..., V_lang) scores, tied to the language's projected word table."""
+        return h @ self.proj(self.table(lang)).T + self.out_bias[lang]
 
     def forward(self, src: torch.Tensor, src_lang: int, tgt_in: torch.Tensor, tgt_lang: int) -> torch.Tensor:
         """Teacher forcing. src: (B, S); tgt_in: (B, T) starting with <s> -> logits (B, T, V_tgt)."""

@@ -185,8 +185,12 @@ class TrainResult:
 
 def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None = None,
           fingerprint: str = "", on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+          on_step: Callable[[int, int, dict[str, Any]], None] | None = None,
           stop_after: int | None = None) -> TrainResult:
     """Train `tm.model` in place; resume from `checkpoint` when it holds this run's state.
+
+    on_checkpoint(row): after each checkpoint, with its history row (losses, round-trip BLEU).
+    on_step(done, total, metrics): after each step, for progress display.
 
     stop_after: end (without a final checkpoint) after this many steps of this call; for tests
     that simulate an interrupted run.
@@ -239,6 +243,8 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
         steps_here += 1
         sums["n"] += 1
         last = state.step >= c.steps
+        if on_step:
+            on_step(state.step, c.steps, {"loss": total.item(), "best round-trip BLEU": max(0.0, state.best_criterion)})
         if state.step % c.checkpoint_every == 0 or last:
             now = time.perf_counter()
             rt_s, rt_t = round_trip_bleu(tm, data.valid)

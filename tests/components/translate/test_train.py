@@ -130,3 +130,28 @@ def test_bundle_round_trips_and_translates_any_input_sanely(pair, tmp_path):
 def test_unknown_output_words_are_filled_from_unknown_source_words():
     assert replace_unknown(["a", "zeus", "b", "hera"], [7, UNK_ID, 8, UNK_ID],
                            ["x", "<unk>", "y", "<unk>", "<unk>"]) == ["x", "zeus", "y", "hera"]
+
+
+def test_frozen_embeddings_keep_aligned_vectors_and_learn_missing_ones(pair):
+    config = tiny_config(steps=3, checkpoint_every=3)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"embeddings": "frozen"})})
+    tm, data = fresh(pair, config)
+    before = tm.model.table(0).detach().clone()
+    progress = []
+    train(tm, data, config, on_step=lambda done, total, metrics: progress.append((done, total)))
+    after = tm.model.table(0).detach()
+    missing = tm.model.missing0
+    assert missing.any() and (~missing).any()
+    torch.testing.assert_close(after[~missing], before[~missing])
+    assert not torch.allclose(after[missing], before[missing])
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_and_search_run_on_cuda_with_mixed_precision(pair):
+    config = tiny_config(steps=4, checkpoint_every=2, word_by_word_steps=2)
+    tm = new_model(config, pair.vocabs, pair.aligned, torch.device("cuda"))
+    data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config)
+    result = train(tm, data, config)
+    assert result.history[-1]["step"] == 4
+    assert len(translate_text(tm, pair.test_src[:3], 0, 1, beam=2)) == 3
