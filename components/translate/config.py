@@ -42,7 +42,7 @@ class TrainConfig(_Frozen):
     """Denoising + on-the-fly back-translation, with the loss-weight schedule and checkpoints."""
 
     steps: int = Field(3000, ge=1)                # optimiser updates (each: both languages, both losses)
-    max_minutes: float | None = Field(None, gt=0)  # stop at the first checkpoint past this budget (None: no limit)
+    max_minutes: float | None = Field(None, gt=0)  # time budget: past it, a last checkpoint and stop (None: none)
     max_len: int = Field(40, ge=2)                # longer training sentences are left out
     max_sentences: int | None = Field(None, ge=1)  # per language, the first N kept (None: all)
     tokens_per_batch: int = Field(1500, ge=16)    # per language and loss, padded tokens

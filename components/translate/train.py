@@ -242,7 +242,9 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
         state.step += 1
         steps_here += 1
         sums["n"] += 1
-        last = state.step >= c.steps
+        out_of_time = (c.max_minutes is not None
+                       and state.seconds + time.perf_counter() - clock >= 60 * c.max_minutes)
+        last = state.step >= c.steps or out_of_time
         if on_step:
             on_step(state.step, c.steps, {"loss": total.item(), "best round-trip BLEU": max(0.0, state.best_criterion)})
         if state.step % c.checkpoint_every == 0 or last:
@@ -266,7 +268,7 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
                 on_checkpoint(row)
             sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
             clock = time.perf_counter()
-            if c.max_minutes is not None and state.seconds >= 60 * c.max_minutes:
+            if out_of_time:
                 break
         if stop_after is not None and steps_here >= stop_after:
             break

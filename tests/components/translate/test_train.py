@@ -155,3 +155,11 @@ def test_training_and_search_run_on_cuda_with_mixed_precision(pair):
     result = train(tm, data, config)
     assert result.history[-1]["step"] == 4
     assert len(translate_text(tm, pair.test_src[:3], 0, 1, beam=2)) == 3
+
+
+def test_time_budget_ends_training_with_a_checkpoint(pair, tmp_path):
+    config = tiny_config(steps=1000, checkpoint_every=500, max_minutes=1e-6)
+    tm, data = fresh(pair, config)
+    result = train(tm, data, config, checkpoint=tmp_path / "budget.pt", fingerprint="budget")
+    assert [r["step"] for r in result.history] == [1] and result.best_step == 1
+    assert torch.load(tmp_path / "budget.pt", weights_only=True)["step"] == 1
