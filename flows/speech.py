@@ -81,8 +81,8 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
     opts = {"refresh_cache": refresh}
     cfg = config.speech
     utts = speech_utterances(config.data)
-    text = prepare_text.with_options(**opts).submit(config.data, cfg)
-    audio = {split: [prepare_audio.with_options(**opts).submit(part, cfg, split, i)
+    text = prepare_text.with_options(**opts).submit(config.data)
+    audio = {split: [prepare_audio.with_options(**opts).submit(part, cfg.features, split, i)
                      for i, part in enumerate(shards(utts[split], config.data.shards))]
              for split in ("train", "test")}
     audio_refs = {split: [f.result() for f in futs] for split, futs in audio.items()}
@@ -93,21 +93,23 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
     test_audio = [r for r in audio_refs["test"] if r.meta["utterances"]]
     if not train_audio:
         raise InputError("training audio", f"no usable file among {len(utts['train'])}")
-    segmenter = fit_segmentation.with_options(**opts).submit(train_audio, cfg)
-    train = [segment_audio.with_options(**opts).submit(a, segmenter, cfg) for a in train_audio]
-    test = [segment_audio.with_options(**opts).submit(a, segmenter, cfg) for a in test_audio]
+    segmenter = fit_segmentation.with_options(**opts).submit(train_audio, cfg.segment)
+    train = [segment_audio.with_options(**opts).submit(a, segmenter, cfg.segment) for a in train_audio]
+    test = [segment_audio.with_options(**opts).submit(a, segmenter, cfg.segment) for a in test_audio]
     train_refs, test_refs = [f.result() for f in train], [f.result() for f in test]
     text_ref = text.result()
-    gans = [train_gan_seed.with_options(**opts).submit(train_refs, text_ref, test_refs, cfg, s, config.device)
+    gans = [train_gan_seed.with_options(**opts).submit(train_refs, text_ref, test_refs, cfg.gan, cfg.lm, s,
+                                                      config.device)
             for s in config.seeds]
-    reference = (train_reference.with_options(**opts).submit(train_refs, text_ref, cfg, config.device)
+    reference = (train_reference.with_options(**opts).submit(
+        train_refs, text_ref, cfg.gan.generator, cfg.supervised, cfg.lm, cfg.gan.gan_eval_utterances, config.device)
                  if config.references else None)
     gan_refs = [g.result() for g in gans]
     best_gan = min(gan_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no transcript involved
     candidates = [best_gan]
     if cfg.supervised.self_train_rounds:
-        candidates.append(self_train.with_options(**opts).submit(best_gan, train_refs, text_ref, cfg,
-                                                                 config.device).result())
+        candidates.append(self_train.with_options(**opts).submit(best_gan, train_refs, text_ref, cfg.gan,
+                                                                 cfg.supervised, cfg.lm, config.device).result())
     selected = min(candidates, key=lambda r: r.meta["criterion"])
     model = package_model.with_options(**opts).submit(selected, segmenter, text_ref, cfg)
 

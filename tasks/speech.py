@@ -17,7 +17,8 @@ from components.device import DeviceRequest
 from components.errors import InputError
 from components.sources import default_bible_db
 from components.speech.audio import read_audio
-from components.speech.config import SpeechConfig, SpeechDataConfig
+from components.speech.config import (FeaturesConfig, GanConfig, GeneratorConfig, LmConfig, SegmentConfig,
+                                      SpeechConfig, SpeechDataConfig, SupervisedConfig)
 from components.speech.corpus import (Utterance, bible_speech_split, directory_utterances, read_transcripts,
                                       text_sentences)
 from components.speech.criterion import lm_sequences, weighted_lm_ppl
@@ -60,7 +61,7 @@ def speech_utterances(data: SpeechDataConfig) -> dict[str, list[Utterance]]:
 
 
 @task(name="prepare-audio", task_run_name="prepare-audio-{split}-{shard}", cache_policy=_CACHE)
-def prepare_audio(utterances: list[Utterance], config: SpeechConfig, split: str, shard: int) -> ArtifactRef:
+def prepare_audio(utterances: list[Utterance], features: FeaturesConfig, split: str, shard: int) -> ArtifactRef:
     """Synthesise (built-in) or read (user files) one shard, and extract frame features.
 
     A file that cannot be used is named in the log and in the artifact's `problems`; the rest
@@ -78,7 +79,7 @@ def prepare_audio(utterances: list[Utterance], config: SpeechConfig, split: str,
                     wave = read_audio(wav)
                 else:
                     wave = read_audio(u.path)
-                f = extract_features(wave, config.features, source=u.path or u.id)
+                f = extract_features(wave, features, source=u.path or u.id)
             except InputError as e:
                 problems[u.id] = str(e)
                 log.warning(f"skipped {u.path or u.id}: {e}")
@@ -104,7 +105,7 @@ def _features(ref: ArtifactRef) -> list[torch.Tensor]:
 
 
 @task(name="prepare-text", cache_policy=_CACHE)
-def prepare_text(data: SpeechDataConfig, config: SpeechConfig) -> ArtifactRef:
+def prepare_text(data: SpeechDataConfig) -> ArtifactRef:
     """Phonemise the unpaired text (same phone set, pauses as flite places them) and keep its
     words, lexicon and a word list; sentences with no phonemisable word are counted and named."""
     log = get_run_logger()
@@ -140,25 +141,26 @@ def _text(ref: ArtifactRef) -> dict[str, Any]:
     return json.loads((store().path(ref) / "text.json").read_text(encoding="utf-8"))
 
 
-def phone_lm(text: ArtifactRef, config: SpeechConfig) -> NgramLM:
+def phone_lm(text: ArtifactRef, lm: LmConfig) -> NgramLM:
     """Phone n-gram LM of the unpaired text as the criterion sees it (silence dropped, repeats merged)."""
-    return NgramLM.fit(lm_sequences(_text(text)["phones"]), order=config.lm.lm_phone_order,
-                       discount=config.lm.lm_discount, vocab=[i for i in range(len(PHONES)) if i != SILENCE_ID])
+    return NgramLM.fit(lm_sequences(_text(text)["phones"]), order=lm.lm_phone_order,
+                       discount=lm.lm_discount, vocab=[i for i in range(len(PHONES)) if i != SILENCE_ID])
 
 
-def word_lm(text: ArtifactRef, config: SpeechConfig) -> NgramLM:
-    return NgramLM.fit(_text(text)["words"], order=config.lm.lm_word_order, discount=config.lm.lm_discount)
+def word_lm(text: ArtifactRef, lm: LmConfig) -> NgramLM:
+    """Word n-gram LM of the unpaired text, for decoding."""
+    return NgramLM.fit(_text(text)["words"], order=lm.lm_word_order, discount=lm.lm_discount)
 
 
 # --- segmentation --------------------------------------------------------------------------
 
 @task(name="fit-segmenter", cache_policy=_CACHE)
-def fit_segmentation(audio: list[ArtifactRef], config: SpeechConfig, seed: int = 0) -> ArtifactRef:
+def fit_segmentation(audio: list[ArtifactRef], segment: SegmentConfig, seed: int = 0) -> ArtifactRef:
     """Fit the unsupervised segmenter (k-means units when used, PCA) on the training audio."""
     feats = [f for ref in audio for f in _features(ref)]
     if not feats:
         raise InputError("training audio", "no usable utterance")
-    model = fit_segmenter(feats, config.segment, seed, torch.device("cpu"))
+    model = fit_segmenter(feats, segment, seed, torch.device("cpu"))
     with store().writer("speech-segmenter", "segmenter", {"utterances": len(feats)}, directory=True) as out:
         torch.save(model.state_dict(), out.path / "segmenter.pt")
     return out.ref
@@ -169,14 +171,14 @@ def _segmenter(ref: ArtifactRef) -> SegmentModel:
 
 
 @task(name="segment-audio", task_run_name="segment-{audio.meta[split]}-{audio.meta[shard]}", cache_policy=_CACHE)
-def segment_audio(audio: ArtifactRef, segmenter: ArtifactRef, config: SpeechConfig) -> ArtifactRef:
+def segment_audio(audio: ArtifactRef, segmenter: ArtifactRef, segment: SegmentConfig) -> ArtifactRef:
     """Segment and pool one shard; keep segment labels (for the supervised reference) and
     reference phones (for evaluation) where flite's alignment or a transcript gives them."""
     model = _segmenter(segmenter)
     manifest = _manifest(audio)
     xs, bounds, labels, refs = [], [], [], []
     for m, f in zip(manifest, _features(audio)):
-        seg = segment_utterance(f, model, config.segment)
+        seg = segment_utterance(f, model, segment)
         xs.append(seg.features)
         bounds.append(seg.bounds)
         if m["aligned"]:
@@ -249,17 +251,18 @@ def _checkpoint_path(*parts: Any) -> Path:
 
 
 @task(name="train-gan", task_run_name="gan-seed-{seed}", cache_policy=_CACHE)
-def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[ArtifactRef], config: SpeechConfig,
-                   seed: int, device: DeviceRequest = "auto") -> ArtifactRef:
+def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[ArtifactRef], gan: GanConfig,
+                   lm_config: LmConfig, seed: int, device: DeviceRequest = "auto") -> ArtifactRef:
     """One GAN run; the checkpoint kept is the best by the unsupervised criterion. Test PER
     of each evaluated checkpoint (from `monitor`) is recorded for plots only: it steers nothing."""
     log = get_run_logger()
     start = time.perf_counter()
     seg = load_segments(train)
-    lm = phone_lm(text, config)
+    lm = phone_lm(text, lm_config)
     test = load_segments(monitor) if monitor else None
     refs = reference_phones(test) if test else None
-    ckpt = _checkpoint_path(*(r.sha256 for r in train), text.sha256, config.model_dump_json(), seed)
+    ckpt = _checkpoint_path(*(r.sha256 for r in train), text.sha256, gan.model_dump_json(),
+                            lm_config.model_dump_json(), seed)
     resume = torch.load(ckpt, weights_only=False) if ckpt.is_file() else None
     if resume is not None:
         log.info(f"resuming GAN seed {seed} from step {resume['step']}")
@@ -281,7 +284,7 @@ def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[Ar
             log.info(f"GAN seed {seed} step {step}: " + ", ".join(
                 f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)))
 
-        trained = train_gan(seg["x"], _text(text)["phones"], len(PHONES), config.gan, dev, seed,
+        trained = train_gan(seg["x"], _text(text)["phones"], len(PHONES), gan, dev, seed,
                             score=lambda hyps: weighted_lm_ppl(hyps, lm), progress=progress,
                             checkpoint=save_checkpoint, resume=resume, monitor=test_per)
     ckpt.unlink(missing_ok=True)
@@ -291,23 +294,21 @@ def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[Ar
 
 
 @task(name="self-train", task_run_name="self-train-{gan.meta[origin]}", cache_policy=_CACHE)
-def self_train(gan: ArtifactRef, train: list[ArtifactRef], text: ArtifactRef, config: SpeechConfig,
-               device: DeviceRequest = "auto") -> ArtifactRef:
+def self_train(gan: ArtifactRef, train: list[ArtifactRef], text: ArtifactRef, gan_config: GanConfig,
+               supervised: SupervisedConfig, lm_config: LmConfig, device: DeviceRequest = "auto") -> ArtifactRef:
     """wav2vec-U's second step: retrain the wider supervised-architecture generator on the
     selected GAN's own per-segment labels, `self_train_rounds` times. Unsupervised: no
     transcript enters; the result is scored by the same criterion."""
     start = time.perf_counter()
     seg = load_segments(train)
-    lm = phone_lm(text, config)
+    lm = phone_lm(text, lm_config)
     current = load_recogniser(gan)
-    n_eval = config.gan.gan_eval_utterances
+    n_eval, gcfg = gan_config.gan_eval_utterances, gan_config.generator
     with device_slot(device) as dev:
-        for rnd in range(config.supervised.self_train_rounds):
-            teacher = current.generator(config.gan.generator, dev)
-            labels = pseudo_labels(teacher, seg["x"], dev)
-            current = train_supervised(seg["x"], labels, len(PHONES), config.gan.generator, config.supervised,
-                                       dev, seed=rnd)
-            hyps = transcribe(current.generator(config.gan.generator, dev), seg["x"][:n_eval], dev)
+        for rnd in range(supervised.self_train_rounds):
+            labels = pseudo_labels(current.generator(gcfg, dev), seg["x"], dev)
+            current = train_supervised(seg["x"], labels, len(PHONES), gcfg, supervised, dev, seed=rnd)
+            hyps = transcribe(current.generator(gcfg, dev), seg["x"][:n_eval], dev)
             current.score = weighted_lm_ppl(hyps, lm)
     return _save_recogniser("speech-self-trained", "self-trained", current,
                             {"seed": gan.meta["seed"], "origin": f"self-trained on {gan.meta['origin']}",
@@ -315,7 +316,8 @@ def self_train(gan: ArtifactRef, train: list[ArtifactRef], text: ArtifactRef, co
 
 
 @task(name="train-reference", cache_policy=_CACHE)
-def train_reference(train: list[ArtifactRef], text: ArtifactRef, config: SpeechConfig,
+def train_reference(train: list[ArtifactRef], text: ArtifactRef, generator: GeneratorConfig,
+                    supervised: SupervisedConfig, lm_config: LmConfig, n_eval: int,
                     device: DeviceRequest = "auto") -> ArtifactRef | None:
     """The supervised reference: the same features and the supervised-architecture generator
     trained on paired segment labels. None when the training audio has no alignments."""
@@ -323,11 +325,10 @@ def train_reference(train: list[ArtifactRef], text: ArtifactRef, config: SpeechC
     if any(l is None for l in seg["labels"]):
         return None
     start = time.perf_counter()
-    lm = phone_lm(text, config)
+    lm = phone_lm(text, lm_config)
     with device_slot(device) as dev:
-        trained = train_supervised(seg["x"], seg["labels"], len(PHONES), config.gan.generator, config.supervised,
-                                   dev, seed=0)
-        hyps = transcribe(trained.generator(config.gan.generator, dev), seg["x"][:config.gan.gan_eval_utterances], dev)
+        trained = train_supervised(seg["x"], seg["labels"], len(PHONES), generator, supervised, dev, seed=0)
+        hyps = transcribe(trained.generator(generator, dev), seg["x"][:n_eval], dev)
         trained.score = weighted_lm_ppl(hyps, lm)
     return _save_recogniser("speech-supervised", "supervised", trained,
                             {"origin": "supervised reference", "seconds": round(time.perf_counter() - start, 1)})
@@ -337,7 +338,7 @@ def _words(phones: list[list[str]], text: ArtifactRef, config: SpeechConfig) -> 
     from components.speech.decode import PronunciationTrie, decode_words
 
     trie = PronunciationTrie(read_lexicon(store().path(text) / "lexicon.tsv"))
-    lm = word_lm(text, config)
+    lm = word_lm(text, config.lm)
     return [decode_words(p, trie, lm, config.decode) for p in phones]
 
 
@@ -377,7 +378,7 @@ def evaluate_baseline(test: list[ArtifactRef], text: ArtifactRef, config: Speech
     seg = load_segments(test)
     out = most_frequent_phone_baseline(_text(text)["phones"], len(seg["x"]))
     row = _score("trivial baseline", [decode_ids(h) for h in out], seg, text, config, decode)
-    row["criterion"] = weighted_lm_ppl(out, phone_lm(text, config))
+    row["criterion"] = weighted_lm_ppl(out, phone_lm(text, config.lm))
     return row
 
 
@@ -391,7 +392,7 @@ def evaluate_chance(test: list[ArtifactRef], text: ArtifactRef, config: SpeechCo
         return None
     out = random_text_baseline(_text(text)["phones"], [len(strip_silence(r)) for r in refs])
     row = _score("random text (reference length)", [decode_ids(h) for h in out], seg, text, config, False)
-    row["criterion"] = weighted_lm_ppl(out, phone_lm(text, config))
+    row["criterion"] = weighted_lm_ppl(out, phone_lm(text, config.lm))
     return row
 
 
@@ -403,7 +404,7 @@ def package_model(recogniser: ArtifactRef, segmenter: ArtifactRef, text: Artifac
     trained = load_recogniser(recogniser)
     model = SpeechModel(features=config.features, segment=config.segment, segmenter=_segmenter(segmenter),
                         generator=config.gan.generator, recogniser=trained,
-                        lexicon=read_lexicon(store().path(text) / "lexicon.tsv"), word_lm=word_lm(text, config),
+                        lexicon=read_lexicon(store().path(text) / "lexicon.tsv"), word_lm=word_lm(text, config.lm),
                         decode=config.decode,
                         info={"origin": recogniser.meta["origin"], "criterion": recogniser.meta["criterion"]})
     meta = {"origin": recogniser.meta["origin"], "criterion": recogniser.meta["criterion"]}

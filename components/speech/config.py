@@ -120,7 +120,8 @@ class SupervisedConfig(_Frozen):
 
 class DecodeConfig(_Frozen):
     decode_beam: int = Field(16, ge=1)             # hypotheses kept per input phone
-    decode_lm_weight: float = Field(1.0, ge=0)     # word LM log-prob scale
+    decode_lm_weight: float = Field(0.3, ge=0)     # word LM log-prob scale. WER of the supervised
+    #   reference's phones on 20 training utterances, beam 8: weight 1.0 89%, 0.5 48%, 0.3 38%
     decode_word_penalty: float = Field(0.0)        # added per word (negative favours more words)
     decode_sub_cost: float = Field(4.0, ge=0)      # phone substitution, in nats
     decode_del_cost: float = Field(4.0, ge=0)      # input phone not in the word string
