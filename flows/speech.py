@@ -113,7 +113,11 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
     selected = min(candidates, key=lambda r: r.meta["criterion"])
     model = package_model.with_options(**opts).submit(selected, segmenter, text_ref, cfg)
 
-    rows: dict[str, dict[str, Any]] = {}
+    # every trained model has a row (criterion at least), evaluated or not
+    rows: dict[str, dict[str, Any]] = {r.meta["origin"]: _row({"criterion": r.meta["criterion"], "step": r.meta["step"],
+                                                               "seconds": r.meta["seconds"]})
+                                       for r in gan_refs + candidates[1:]}
+    full: dict[str, dict[str, Any]] = {}
     if test_refs:
         evals = {r.meta["origin"]: evaluate_recogniser.with_options(**opts).submit(
             r, test_refs, text_ref, cfg, config.decode_words and r == selected) for r in gan_refs + candidates[1:]}
@@ -125,7 +129,7 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
                                                                                   config.decode_words)
         evals["random text (reference length)"] = evaluate_chance.with_options(**opts).submit(test_refs, text_ref, cfg)
         full = {name: r for name, f in evals.items() if (r := f.result()) is not None}
-        rows = {name: _row(r) for name, r in full.items()}
+        rows.update({name: _row(r) for name, r in full.items()})
     sel_name = selected.meta["origin"]
     points = [(h["score"], h["test_per"]) for g in gan_refs for h in _history(g)
               if h.get("test_per") is not None and h.get("score") is not None and h["score"] < float("inf")]
@@ -135,7 +139,7 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
                  if all(r["per"] is not None for r in seed_rows) else None)
     reports = data_root() / "reports"
     plots = {"training": str(plot_training(gan_refs, best_gan, reports / "speech-training.png"))}
-    if rows and full[sel_name].get("confusion"):
+    if full.get(sel_name, {}).get("confusion"):
         plots["confusion"] = str(plot_confusion(full[sel_name]["confusion"], f"phone confusion: {sel_name}",
                                                 reports / "speech-confusion.png"))
     corpus = {"train_utterances": sum(r.meta["utterances"] for r in train_audio),
@@ -149,7 +153,7 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
               "criterion": "" if r["criterion"] is None else round(r["criterion"], 2),
               "selected": "yes" if name == sel_name else ""} for name, r in rows.items()]
     examples = []
-    if rows:
+    if sel_name in full:
         sel = full[sel_name]
         examples = [{"utterance": i, "recognised phones": sel["hyps"][i],
                      "words": (sel.get("words") or [""] * (i + 1))[i]} for i in range(min(5, len(sel["hyps"])))]
