@@ -76,7 +76,8 @@ def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
     assert result.rows[result.selected]["criterion"] == min(candidates[k]["criterion"] for k in allowed)
     assert result.rows[result.selected]["wer"] is not None
     section = speech_section(result)
-    assert {"per", "wer", "supervised_per", "baseline_per", "criterion", "seconds", "model"} <= set(section)
+    assert {"per", "wer", "supervised_per", "baseline_per", "chance_per", "criterion", "seconds", "model"} <= set(section)
+    assert section["chance_per"] is not None
     model_dir = Path(section["model"])
     assert {p.name for p in model_dir.iterdir()} == {"config.json", "weights.pt", "lexicon.tsv", "word_lm.json"}
     for plot in result.plots.values():
