@@ -1,8 +1,10 @@
 """Unsupervised speech recognition components: audio -> phones (GAN) -> words.
 
-Modules, in pipeline order: `synth` (built-in flite corpus), `audio` (reading files),
-`features` (MFCC / log-mel), `segment` (k-means units, pooling, PCA), `phones` (phone set and
+Modules, in pipeline order: `corpus` (which verses are heard / read, or the user's files),
+`synth` (built-in flite corpus), `audio` (reading files),
+`features` (MFCC / log-mel), `segment` (spectral-change or k-means segments, pooling, PCA), `phones` (phone set and
 text -> phones), `lm` (phone / word n-gram LMs), `gan` (generator and discriminator),
 `criterion` (unsupervised model selection), `supervised` (paired reference and baselines),
-`decode` (phones -> words), `metrics` (PER / WER). `config` holds their settings.
+`decode` (phones -> words), `metrics` (PER / WER, confusion), `model` (the packaged recogniser
+and file transcription). `config` holds their settings.
 """

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is 
 
 TINY = SpeechConfig(
     gan=GanConfig(gan_steps=12, gan_eval_every=6, gan_batch_size=4, gan_eval_utterances=6,
-                  generator=GeneratorConfig(generator_hidden=8), discriminator=DiscriminatorConfig(discriminator_dim=8)),
+                  generator=GeneratorConfig(generator_hidden=8),
+                  discriminator=DiscriminatorConfig(discriminator_dim=8)),
     supervised=SupervisedConfig(supervised_steps=10, supervised_hidden=8),
     decode=DecodeConfig(decode_beam=2))
 
@@ -76,7 +77,8 @@ def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
     assert result.rows[result.selected]["criterion"] == min(candidates[k]["criterion"] for k in allowed)
     assert result.rows[result.selected]["wer"] is not None
     section = speech_section(result)
-    assert {"per", "wer", "supervised_per", "baseline_per", "chance_per", "criterion", "seconds", "model"} <= set(section)
+    keys = {"per", "wer", "supervised_per", "baseline_per", "chance_per", "criterion", "seconds", "model"}
+    assert keys <= set(section)
     assert section["chance_per"] is not None
     model_dir = Path(section["model"])
     assert {p.name for p in model_dir.iterdir()} == {"config.json", "weights.pt", "lexicon.tsv", "word_lm.json"}

@@ -103,7 +103,8 @@ def test_lm_and_lexicon_round_trip(tmp_path):
 
 
 def test_packaged_model_round_trip_and_bad_files(flite_corpus, tmp_path):
-    feats_cfg, seg_cfg, gen_cfg = FeaturesConfig(), SegmentConfig(segment_pca_dim=8), GeneratorConfig(generator_hidden=8)
+    feats_cfg, seg_cfg = FeaturesConfig(), SegmentConfig(segment_pca_dim=8)
+    gen_cfg = GeneratorConfig(generator_hidden=8)
     feats = [extract_features(read_audio(w), feats_cfg) for w, _, _ in flite_corpus]
     segmenter = fit_segmenter(feats, seg_cfg, seed=0, device=torch.device("cpu"))
     torch.manual_seed(0)
