@@ -32,19 +32,22 @@ class Generator(nn.Module):
         self.in_dim, self.n_phones = in_dim, n_phones
         self.dropout = nn.Dropout(cfg.generator_dropout)
         k = cfg.generator_kernel
+        # "same" output length for any width: (k - 1) // 2 frames of zeros before, the rest after
+        # (what padding="same" does, without its warning for even widths)
+        self.pad = ((k - 1) // 2, k // 2)
         if cfg.generator_hidden:
             self.net = nn.Sequential(
-                nn.Conv1d(in_dim, cfg.generator_hidden, k, padding="same"), nn.GELU(),
+                nn.Conv1d(in_dim, cfg.generator_hidden, k), nn.GELU(),
                 nn.Dropout(cfg.generator_dropout),
                 nn.Conv1d(cfg.generator_hidden, n_phones, 1))
         else:
-            self.net = nn.Conv1d(in_dim, n_phones, k, padding="same")
+            self.net = nn.Conv1d(in_dim, n_phones, k)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, T, in_dim); mask: (B, T) bool, True at real segments. Returns (B, T, P)."""
         if mask is not None:
             x = x * mask[..., None]
-        return self.net(self.dropout(x).transpose(1, 2)).transpose(1, 2)
+        return self.net(F.pad(self.dropout(x).transpose(1, 2), self.pad)).transpose(1, 2)
 
 
 class Discriminator(nn.Module):

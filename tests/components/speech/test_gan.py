@@ -129,3 +129,19 @@ def test_supervised_reference_fits_labels_and_baseline_is_trivial():
     hyps = transcribe(gen, audio[:2], torch.device("cpu"))
     assert all(h[i] != h[i + 1] for h in hyps for i in range(len(h) - 1))  # repeats merged
     assert most_frequent_phone_baseline(text, 3) == [[most_frequent_phone_baseline(text, 1)[0][0]]] * 3
+
+
+def test_generator_keeps_length_for_even_and_odd_widths_like_same_padding():
+    import warnings
+
+    x = torch.randn(2, 7, 6)
+    for k, hidden in ((4, 0), (5, 0), (4, 8)):
+        g = Generator(6, N, GeneratorConfig(generator_kernel=k, generator_hidden=hidden, generator_dropout=0)).eval()
+        first = g.net if hidden == 0 else g.net[0]
+        same = torch.nn.Conv1d(6, first.out_channels, k, padding="same")
+        same.load_state_dict(first.state_dict())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = same(x.transpose(1, 2))
+        got = first(torch.nn.functional.pad(x.transpose(1, 2), g.pad))
+        assert torch.allclose(want, got, atol=1e-6) and g(x).shape == (2, 7, N)
