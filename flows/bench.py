@@ -10,7 +10,8 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, run_name
+from components.align.config import CriterionConfig
+from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, criterion_name, run_name
 from flows.backtranslate import backtranslate, translation_section
 from flows.corpus import prepare_corpus
 from flows.presets import Preset, align_config, corpus_config
@@ -37,7 +38,8 @@ def write_report(report: dict[str, Any], out: Path) -> Path:
     return out
 
 
-def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:
+def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str,
+                      criterion: CriterionConfig = CriterionConfig()) -> dict[str, Any]:
     """DESIGN.md section 5 keys: the selected unsupervised run, the reference rows, the sweep."""
     def row(metrics: dict[str, Any]) -> dict[str, Any]:
         out = {k: metrics[k] for k in REPORT_KEYS}
@@ -56,7 +58,7 @@ def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) ->
                          "vectors": {"src": str(exported / f"{src_lang}.vec"),
                                      "tgt": str(exported / f"{tgt_lang}.vec")},
                          "lexicon": str(exported / "lexicon.tsv")},
-        "selection": "max unsupervised criterion (MUSE mean CSLS cosine after refinement)",
+        "selection": f"max unsupervised criterion ({criterion_name(criterion)}, after refinement)",
         "spearman_criterion_p1": result.spearman_criterion_p1,
         "sweep": {k: {"p1_csls_s2t": v["p1_csls_s2t"], "criterion": v["criterion"]}
                   for k, v in result.rows.items() if " seed " in k},
@@ -96,9 +98,9 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Pa
         },
     }
     if "alignment" in stages or "translation" in stages:
-        alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary,
-                                     align_config(preset))
-        report["alignment"] = alignment_section(alignment, *corpus.pair.split("-"))
+        align_cfg = align_config(preset)
+        alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary, align_cfg)
+        report["alignment"] = alignment_section(alignment, *corpus.pair.split("-"), align_cfg.align.criterion)
         write_report(report, out)  # each finished section is on disk before the next stage starts
     if "translation" in stages:
         model = backtranslate(corpus.src_corpus, corpus.tgt_corpus, corpus.test, alignment.exported,
