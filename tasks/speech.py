@@ -263,7 +263,7 @@ def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[Ar
     refs = reference_phones(test) if test else None
     ckpt = _checkpoint_path(*(r.sha256 for r in train), text.sha256, gan.model_dump_json(),
                             lm_config.model_dump_json(), seed)
-    resume = torch.load(ckpt, weights_only=False) if ckpt.is_file() else None
+    resume = torch.load(ckpt, weights_only=True) if ckpt.is_file() else None
     if resume is not None:
         log.info(f"resuming GAN seed {seed} from step {resume['step']}")
 
