@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.align.config import AlignConfig, CriterionConfig, CriterionKind, InitMethod
 from components.device import DeviceRequest
 from components.errors import InputError
+from components.stats import spearman
 from components.store import ArtifactRef
 from tasks.align import (align_reference, align_run, evaluate_alignment, evaluate_copy_row, export_alignment,
                          plot_alignment, publish_alignment_report, run_name)
@@ -41,31 +42,6 @@ class AlignStageResult(BaseModel):
     spearman_criterion_p1: float | None
     plot: str
     seconds: float
-
-
-def spearman(a: list[float], b: list[float]) -> float | None:
-    """Rank correlation (average ranks for ties); None for fewer than three points."""
-    if len(a) < 3:
-        return None
-
-    def ranks(v: list[float]) -> list[float]:
-        order = sorted(range(len(v)), key=v.__getitem__)
-        r = [0.0] * len(v)
-        i = 0
-        while i < len(v):
-            j = i
-            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
-                j += 1
-            for k in range(i, j + 1):
-                r[order[k]] = (i + j) / 2
-            i = j + 1
-        return r
-
-    ra, rb = ranks(a), ranks(b)
-    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
-    var = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
-    return cov / var if var else None
 
 
 def criterion_name(config: CriterionConfig) -> str:

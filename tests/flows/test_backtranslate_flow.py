@@ -1,26 +1,16 @@
 """The translation stage end to end on a planted cipher pair: train, select, evaluate, report, translate."""
 import pytest
-import torch
 
 from components.corpus import Sentences
 from components.embeddings import write_vec
 from components.errors import InputError
 from components.store import ArtifactStore
 from flows.backtranslate import BacktranslateStageConfig, backtranslate, translate, translation_section
-from tests.components.translate.conftest import cipher_pair, tiny_config
+from tests.components.translate.conftest import _one_thread, cipher_pair, tiny_config  # noqa: F401 (autouse)
 
 
 def _sentences(lines):
     return Sentences([str(i) for i in range(len(lines))], list(lines))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and the suite shares two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
