@@ -60,7 +60,9 @@ def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str,
                          "lexicon": str(exported / "lexicon.tsv")},
         "selection": f"max unsupervised criterion ({criterion_name(criterion)}, after refinement)",
         "spearman_criterion_p1": result.spearman_criterion_p1,
-        "sweep": {k: {"p1_csls_s2t": v["p1_csls_s2t"], "criterion": v["criterion"]}
+        "spearman_criterion_dev_p1": result.spearman_criterion_dev_p1,
+        "sweep": {k: {"p1_csls_s2t": v["p1_csls_s2t"], "dev_p1_csls_s2t": v["dev_p1_csls_s2t"],
+                      "criterion": v["criterion"]}
                   for k, v in result.rows.items() if " seed " in k},
         "plot": result.plot,
         "seconds": round(result.seconds, 1),

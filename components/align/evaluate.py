@@ -86,6 +86,21 @@ def precision_at_k(
     return precision, rows.cpu(), hits[:, 0]
 
 
+def csls_p1(
+    src_mapped: torch.Tensor,
+    tgt_mapped: torch.Tensor,
+    src_words: Sequence[str],
+    tgt_words: Sequence[str],
+    pairs: Pairs,
+    retrieval: RetrievalConfig,
+    source: object = "dictionary",
+) -> float:
+    """CSLS P@1 source to target on `pairs` only (the dev check of the selection criterion)."""
+    gold = gold_translations(pairs, src_words, tgt_words, source)
+    precision, _, _ = precision_at_k(src_mapped, tgt_mapped, gold, (1,), Retrieval.CSLS, retrieval)
+    return precision[1]
+
+
 def _bucket_label(lo: int, hi: int | None) -> str:
     return f"{lo}-{'' if hi is None else hi}"
 

@@ -36,6 +36,10 @@ def test_align_flow_selects_by_criterion_and_exports(data_dir):
     assert sorted(runs) == ["identical seed 0", "identical seed 1", "vecmap seed 0", "vecmap seed 1"]
     assert result.selected.meta["criterion"] == max(result.rows[k]["criterion"] for k in runs)
     assert result.rows[run_name(result.selected)]["p1_csls_s2t"] > 0.8
+    # The dev check: P@1 on the seed part, which the unsupervised runs never see.
+    assert result.rows[run_name(result.selected)]["dev_p1_csls_s2t"] > 0.8
+    assert result.spearman_criterion_dev_p1 == spearman([result.rows[k]["criterion"] for k in runs],
+                                                        [result.rows[k]["dev_p1_csls_s2t"] for k in runs])
     assert {"procrustes_seed", "procrustes_seed_raw", "identical_strings", "copy"} <= set(result.rows)
     exported = store.path(result.exported)
     aligned = read_vec(exported / "xa.vec")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from components.align.config import EvaluationConfig, RetrievalConfig
-from components.align.evaluate import evaluate_copy, evaluate_translation, gold_translations
+from components.align.evaluate import csls_p1, evaluate_copy, evaluate_translation, gold_translations
 from components.errors import InputError
 
 EVAL = EvaluationConfig(ks=(1, 2), frequency_buckets=(2,))
@@ -24,6 +24,16 @@ def test_precision_counts_any_gold_translation():
     assert report.metrics["p1_nn_s2t"] == 1.0
     assert report.counts["queries_s2t"] == 3 and report.counts["queries_t2s"] == 4
     assert set(report.metrics) == {f"p{k}_{m}_{d}" for k in (1, 2) for m in ("nn", "csls") for d in ("s2t", "t2s")}
+
+
+def test_dev_p1_is_the_reports_csls_p1_on_the_same_pairs():
+    torch.manual_seed(0)
+    src, tgt = torch.nn.functional.normalize(torch.randn(3, 2), dim=1), torch.nn.functional.normalize(TGT, dim=1)
+    for pairs in ([("a", "A"), ("b", "B"), ("c", "c")], [("a", "B"), ("b", "zz"), ("c", "c")]):
+        expected = _eval(pairs, src, tgt).metrics["p1_csls_s2t"]
+        assert csls_p1(src, tgt, SRC_WORDS, TGT_WORDS, pairs, RetrievalConfig(csls_k=2), "seed.tsv") == expected
+    with pytest.raises(InputError, match="seed.tsv"):
+        csls_p1(SRC, TGT, SRC_WORDS, TGT_WORDS, [("x", "y")], RetrievalConfig(csls_k=2), "seed.tsv")
 
 
 def test_wrong_gold_gives_zero_and_pk_is_monotone():
