@@ -14,6 +14,8 @@ self-learning method for fully unsupervised cross-lingual mappings of word embed
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from components.align.config import (
@@ -67,6 +69,15 @@ def similarity_distribution_init(
     return dictionary_from_links(links_from_scores(scores, Retrieval.CSLS, retrieval.csls_k), config.direction)
 
 
+class Induction(NamedTuple):
+    """A dictionary induced by CSLS: pairs, VecMap's objective, and the CSLS penalties."""
+
+    src_idx: torch.Tensor                          # (p,) source word indices
+    tgt_idx: torch.Tensor                          # (p,) target word indices
+    objective: float                               # mean best (unperturbed) cosine, as in VecMap
+    penalties: tuple[torch.Tensor, torch.Tensor]   # r_src (n,), r_tgt (m,): reused by sampled induction
+
+
 def stochastic_dictionary(
     xw: torch.Tensor,
     zw: torch.Tensor,
@@ -74,34 +85,20 @@ def stochastic_dictionary(
     config: VecMapConfig,
     retrieval: RetrievalConfig,
     generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor, float]:
+) -> Induction:
     """Dictionary induced by CSLS with each similarity entry kept with probability `keep_prob`.
 
     xw: (n_src, d) mapped source, zw: (n_tgt, d) target, both restricted to the vocabulary
-    cutoff. Returns (src_idx (p,), tgt_idx (p,), objective), where the objective is the mean
-    best (unperturbed) cosine over the direction(s) in use, as in VecMap. Dropped entries
-    can never be chosen (VecMap zeroes them, which lets a dropped entry beat negative scores).
+    cutoff. The objective is over the direction(s) in use. Dropped entries can never be
+    chosen (VecMap zeroes them, which lets a dropped entry beat negative scores).
     """
-    src_idx, tgt_idx, objective, _ = _full_induction(xw, zw, keep_prob, config, retrieval, generator)
-    return src_idx, tgt_idx, objective
-
-
-def _full_induction(
-    xw: torch.Tensor,
-    zw: torch.Tensor,
-    keep_prob: float,
-    config: VecMapConfig,
-    retrieval: RetrievalConfig,
-    generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor, float, tuple[torch.Tensor, torch.Tensor]]:
-    """`stochastic_dictionary`, also returning the CSLS penalties (r_src (n,), r_tgt (m,))."""
     links = nearest_both_ways(xw, zw, Retrieval.CSLS, retrieval, keep_prob, generator, config.frequency_prior)
     objective = {
         Direction.S2T: float(links.max_s2t_cos.mean()),
         Direction.T2S: float(links.max_t2s_cos.mean()),
     }.get(config.direction, float(links.max_s2t_cos.mean() + links.max_t2s_cos.mean()) / 2)
     src_idx, tgt_idx = dictionary_from_links(links, config.direction)
-    return src_idx, tgt_idx, objective, (links.r_src, links.r_tgt)
+    return Induction(src_idx, tgt_idx, objective, (links.r_src, links.r_tgt))
 
 
 def sampled_dictionary(
@@ -182,7 +179,8 @@ def vecmap_self_learning(
             src_idx, tgt_idx = sampled_dictionary(xw, zw, penalties, keep_prob, config, generator)
             objective = None
         else:
-            src_idx, tgt_idx, objective, penalties = _full_induction(xw, zw, keep_prob, config, retrieval, generator)
+            src_idx, tgt_idx, objective, penalties = stochastic_dictionary(xw, zw, keep_prob, config, retrieval,
+                                                                            generator)
             if objective - best_objective >= config.threshold:
                 last_improvement = it
                 best_objective = objective

@@ -50,9 +50,10 @@ def test_directions_give_expected_sizes(planted):
     x, z, _ = _spaces(planted)
     retrieval = RetrievalConfig()
     for direction, size in ((Direction.S2T, 600), (Direction.T2S, 600), (Direction.UNION, 1200)):
-        s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=direction), retrieval, torch.Generator())
+        s, t, _, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=direction), retrieval, torch.Generator())
         assert s.shape == t.shape == (size,)
-    s, t, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=Direction.MUTUAL), retrieval, torch.Generator())
+    s, t, _, _ = stochastic_dictionary(x, z, 1.0, VecMapConfig(direction=Direction.MUTUAL), retrieval,
+                                      torch.Generator())
     assert s.shape[0] <= 600
 
 
