@@ -7,10 +7,10 @@ from pydantic import BaseModel
 
 from components.champion import Candidate, Decision
 from components.corpus import CorpusConfig
-from flows.align import AlignStageConfig
+from flows.align import AlignStageConfig, criterion_name
 from flows.backtranslate import BacktranslateStageConfig
 from flows.speech_pipeline import speech_config
-from flows.presets import Preset
+from flows.presets import Preset, align_config
 from flows.runner import task_runner
 from flows.speech import SpeechStageConfig, speech as speech_flow
 from flows.translation import translation_pipeline
@@ -29,7 +29,7 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
             min_gain: float = 0.0) -> RetrainResult:
     """Translation pipeline (and the speech pipeline), then champion/challenger per model.
 
-    Slots: `align-<pair>` (MUSE criterion, higher is better), `translate-<pair>` (round-trip
+    Slots: `align-<pair>` (the align preset's criterion, higher is better), `translate-<pair>` (round-trip
     BLEU on held-out monolingual sentences, higher), `speech-en` (phone-LM perplexity over
     phone usage, lower). `corpus`/`align`/`translate`/`speech_stage` override the preset.
     """
@@ -37,7 +37,7 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
     aligned = result.alignment
     challengers = [Candidate(slot=f"align-{result.corpus.pair}", model=aligned.exported,
                              criterion=aligned.selected.meta["criterion"],
-                             criterion_name="mean CSLS cosine of the most frequent source words' translations")]
+                             criterion_name=criterion_name((align or align_config(preset)).align.criterion))]
     if result.translation is not None:
         challengers.append(Candidate(slot=f"translate-{result.corpus.pair}", model=result.translation.model,
                                      criterion=result.translation.round_trip_bleu,
