@@ -24,13 +24,47 @@ from components.errors import InputError, UnpairedError
 from components.speech.config import DiscriminatorConfig, GanConfig, GeneratorConfig
 
 
+class SeededDropout(nn.Module):
+    """Dropout drawing its masks from `generator` when one is set, so that several trainings
+    running in threads of one process (GAN seeds as parallel tasks) do not share the global
+    RNG and each stays reproducible."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1 - self.p)
+
+
+def seed_module(module: nn.Module, generator: torch.Generator, init: torch.Generator) -> None:
+    """Re-draw every convolution's weights from `init` with PyTorch's default distribution
+    (Kaiming-uniform, a=sqrt(5); bias U(+-1/sqrt(fan_in))), and make every SeededDropout
+    draw from `generator` (on the module's device). No global RNG is touched."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv1d):
+            with torch.no_grad():
+                w = torch.empty(m.weight.shape)
+                nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=init)
+                m.weight.copy_(w)
+                if m.bias is not None:
+                    bound = 1 / math.sqrt(m.weight[0].numel())
+                    m.bias.copy_(torch.empty(m.bias.shape).uniform_(-bound, bound, generator=init))
+        elif isinstance(m, SeededDropout):
+            m.generator = generator
+
+
 class Generator(nn.Module):
     """(batch, segments, in_dim) features -> (batch, segments, n_phones) logits."""
 
     def __init__(self, in_dim: int, n_phones: int, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.in_dim, self.n_phones = in_dim, n_phones
-        self.dropout = nn.Dropout(cfg.generator_dropout)
+        self.dropout = SeededDropout(cfg.generator_dropout)
         k = cfg.generator_kernel
         # "same" output length for any width: (k - 1) // 2 frames of zeros before, the rest after
         # (what padding="same" does, without its warning for even widths)
@@ -38,7 +72,7 @@ class Generator(nn.Module):
         if cfg.generator_hidden:
             self.net = nn.Sequential(
                 nn.Conv1d(in_dim, cfg.generator_hidden, k), nn.GELU(),
-                nn.Dropout(cfg.generator_dropout),
+                SeededDropout(cfg.generator_dropout),
                 nn.Conv1d(cfg.generator_hidden, n_phones, 1))
         else:
             self.net = nn.Conv1d(in_dim, n_phones, k)
@@ -58,9 +92,9 @@ class Discriminator(nn.Module):
         k, d = cfg.discriminator_kernel, cfg.discriminator_dim
         layers: list[nn.Module] = [nn.Conv1d(n_phones, d, k, padding="same")]
         for _ in range(cfg.discriminator_layers - 1):
-            layers += [nn.Dropout(cfg.discriminator_dropout), nn.GELU(),
+            layers += [SeededDropout(cfg.discriminator_dropout), nn.GELU(),
                        nn.Conv1d(d, d, k, padding="same")]
-        layers += [nn.Dropout(cfg.discriminator_dropout), nn.GELU(), nn.Conv1d(d, 1, k, padding="same")]
+        layers += [SeededDropout(cfg.discriminator_dropout), nn.GELU(), nn.Conv1d(d, 1, k, padding="same")]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -136,6 +170,14 @@ def odm_loss(probs: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> t
     return -(target * torch.log(expected + 1e-6)).sum()
 
 
+def gumbel_softmax(logits: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
+    """Hard Gumbel-softmax (straight-through) with noise drawn from `generator`; logits (..., P)."""
+    u = torch.rand(logits.shape, generator=generator, device=logits.device).clamp(1e-10, 1 - 1e-10)
+    soft = ((logits - torch.log(-torch.log(u))) / tau).softmax(-1)
+    hard = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
+    return hard - soft.detach() + soft
+
+
 def code_perplexity(probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Perplexity of the batch-average phone distribution (phones in use); probs (B, T, P)."""
     avg = probs[mask].mean(0)
@@ -202,11 +244,16 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     """
     if not segments or not text:
         raise InputError("gan", "needs both audio segments and text")
-    torch.manual_seed(seed)
+    # Own generators, no global seed: batches (CPU), dropout and Gumbel noise (on the device).
     gen = torch.Generator(device="cpu").manual_seed(seed)
+    noise = torch.Generator(device=device).manual_seed(seed + 1)
     in_dim = int(segments[0].shape[1])
-    G = Generator(in_dim, n_phones, cfg.generator).to(device)
-    D = Discriminator(n_phones, cfg.discriminator).to(device)
+    G = Generator(in_dim, n_phones, cfg.generator)
+    D = Discriminator(n_phones, cfg.discriminator)
+    init = torch.Generator().manual_seed(seed)
+    G, D = G.to(device), D.to(device)
+    seed_module(G, noise, init)
+    seed_module(D, noise, init)
     gc, dc = cfg.generator, cfg.discriminator
     opt_g = torch.optim.Adam(G.parameters(), lr=gc.generator_lr, betas=(0.5, 0.98))
     opt_d = torch.optim.Adam(D.parameters(), lr=dc.discriminator_lr, betas=(0.5, 0.98),
@@ -223,6 +270,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
         start, history = resume["step"], list(resume["history"])
         best = (resume["best_score"], resume["best_state"], resume["best_step"])
         gen.set_state(resume["rng"])
+        if "noise_rng" in resume:
+            noise.set_state(resume["noise_rng"])
     B = cfg.gan_batch_size
 
     def crop(seq: torch.Tensor) -> torch.Tensor:
@@ -241,7 +290,7 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
         else:
             joined, jmask = logits, mask
         if gc.generator_gumbel:
-            probs = F.gumbel_softmax(joined, tau=gc.generator_gumbel_tau, hard=True)
+            probs = gumbel_softmax(joined, gc.generator_gumbel_tau, noise)
         else:
             probs = joined.softmax(-1)
         return probs * jmask[..., None], jmask, logits, mask
@@ -303,7 +352,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
                 checkpoint({"generator": G.state_dict(), "discriminator": D.state_dict(),
                             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                             "step": step + 1, "history": history, "best_score": best[0],
-                            "best_state": best[1], "best_step": best[2], "rng": gen.get_state()})
+                            "best_state": best[1], "best_step": best[2], "rng": gen.get_state(),
+                            "noise_rng": noise.get_state()})
     if best[1] is None:
         best = (math.nan, G.state_dict(), cfg.gan_steps)
     state = {k: v.detach().cpu().clone() for k, v in best[1].items()}
