@@ -41,6 +41,7 @@ class AlignStageResult(BaseModel):
     rows: dict[str, dict[str, Any]]  # run or reference name -> metrics
     spearman_criterion_p1: float | None      # over the sweep, against test P@1 (reported, never used)
     spearman_criterion_dev_p1: float | None  # against P@1 on the seed part (the check a user can run)
+    criterion_name: str                      # what selected the map, for reports and champion records
     plot: str
     seconds: float
 
@@ -77,7 +78,7 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         raise InputError(pair, "no alignment run could start (see the skipped runs in the log)")
     selected = max(run_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no test data involved
     exported = export_alignment.submit(selected, config.align, *pair.split("-"))
-    evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align) for r in run_refs}
+    evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align, dev=True) for r in run_refs}
     rows: dict[str, dict[str, Any]] = {}
     for r, ev in evaluations.items():
         rows[run_name(r)] = ev.result()
@@ -91,13 +92,14 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     rho_dev = spearman(criteria, [rows[run_name(r)]["dev_p1_csls_s2t"] for r in run_refs])
     plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{pair}.png")
     name = run_name(selected)
+    criterion = criterion_name(config.align.criterion)
     table = [{"run": k, **{m: round(100 * v[m], 1) for m in REPORT_KEYS},
               "criterion": round(v["criterion"], 4) if v.get("criterion") is not None else "",
-              # seed-part P@1 of the unsupervised runs only: the references trained on it
-              "dev_p1_csls_s2t": round(100 * v["dev_p1_csls_s2t"], 1) if " seed " in k else "",
+              # only the unsupervised runs have it: the references trained on the seed part
+              "dev_p1_csls_s2t": round(100 * v["dev_p1_csls_s2t"], 1) if "dev_p1_csls_s2t" in v else "",
               "selected": "yes" if k == name else ""} for k, v in rows.items()]
     summary = (f"# Alignment {pair}\n\nSelected **{name}**: highest unsupervised criterion "
-               f"({selected.meta['criterion']:.4f}; {criterion_name(config.align.criterion)} after refinement, "
+               f"({selected.meta['criterion']:.4f}; {criterion} after refinement, "
                f"no dictionary) "
                f"among {len(run_refs)} runs. Spearman rank correlation of the criterion over the sweep with "
                f"P@1 on the seed dictionary (which no unsupervised run sees): {_round(rho_dev)}; "
@@ -109,5 +111,5 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     publish_alignment_report(pair, table, summary)
     print(summary)
     return AlignStageResult(selected=selected, exported=exported.result(), rows=rows,
-                            spearman_criterion_p1=rho, spearman_criterion_dev_p1=rho_dev, plot=str(plot),
+                            spearman_criterion_p1=rho, spearman_criterion_dev_p1=rho_dev, criterion_name=criterion, plot=str(plot),
                             seconds=time.perf_counter() - start)

@@ -10,8 +10,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from components.align.config import CriterionConfig
-from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, criterion_name, run_name
+from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, run_name
 from flows.backtranslate import backtranslate, translation_section
 from flows.corpus import prepare_corpus
 from flows.presets import Preset, align_config, corpus_config
@@ -38,8 +37,7 @@ def write_report(report: dict[str, Any], out: Path) -> Path:
     return out
 
 
-def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str,
-                      criterion: CriterionConfig = CriterionConfig()) -> dict[str, Any]:
+def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:
     """DESIGN.md section 5 keys: the selected unsupervised run, the reference rows, the sweep."""
     def row(metrics: dict[str, Any]) -> dict[str, Any]:
         out = {k: metrics[k] for k in REPORT_KEYS}
@@ -58,7 +56,7 @@ def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str,
                          "vectors": {"src": str(exported / f"{src_lang}.vec"),
                                      "tgt": str(exported / f"{tgt_lang}.vec")},
                          "lexicon": str(exported / "lexicon.tsv")},
-        "selection": f"max unsupervised criterion ({criterion_name(criterion)}, after refinement)",
+        "selection": f"max unsupervised criterion ({result.criterion_name}, after refinement)",
         "spearman_criterion_p1": result.spearman_criterion_p1,
         "spearman_criterion_dev_p1": result.spearman_criterion_dev_p1,
         "sweep": {k: {"p1_csls_s2t": v["p1_csls_s2t"], "dev_p1_csls_s2t": v["dev_p1_csls_s2t"],
@@ -100,9 +98,9 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Pa
         },
     }
     if "alignment" in stages or "translation" in stages:
-        align_cfg = align_config(preset)
-        alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary, align_cfg)
-        report["alignment"] = alignment_section(alignment, *corpus.pair.split("-"), align_cfg.align.criterion)
+        alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary,
+                                     align_config(preset))
+        report["alignment"] = alignment_section(alignment, *corpus.pair.split("-"))
         write_report(report, out)  # each finished section is on disk before the next stage starts
     if "translation" in stages:
         model = backtranslate(corpus.src_corpus, corpus.tgt_corpus, corpus.test, alignment.exported,

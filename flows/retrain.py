@@ -7,10 +7,10 @@ from pydantic import BaseModel
 
 from components.champion import Candidate, Decision
 from components.corpus import CorpusConfig
-from flows.align import AlignStageConfig, criterion_name
+from flows.align import AlignStageConfig
 from flows.backtranslate import BacktranslateStageConfig
 from flows.speech_pipeline import speech_config
-from flows.presets import Preset, align_config
+from flows.presets import Preset
 from flows.runner import task_runner
 from flows.speech import SpeechStageConfig, speech as speech_flow
 from flows.translation import translation_pipeline
@@ -37,7 +37,7 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
     aligned = result.alignment
     challengers = [Candidate(slot=f"align-{result.corpus.pair}", model=aligned.exported,
                              criterion=aligned.selected.meta["criterion"],
-                             criterion_name=criterion_name((align or align_config(preset)).align.criterion))]
+                             criterion_name=aligned.criterion_name)]
     if result.translation is not None:
         challengers.append(Candidate(slot=f"translate-{result.corpus.pair}", model=result.translation.model,
                                      criterion=result.translation.round_trip_bleu,

@@ -1,9 +1,10 @@
 """Check unsupervised selection criteria against P@1 on the seed (dev) dictionary.
 
 The seed part of the dictionary is the supervised reference's training data; the test part
-is not read here. For each stored map (a directory with src.npy/src.words/tgt.npy/tgt.words,
-as written by the align stage) it computes several criteria and CSLS P@1 s->t on the seed
-pairs, then the Spearman rank correlation of each criterion with that P@1 over the maps.
+is not read here. For each stored map (an align run's directory: src/tgt .npy + .words) it
+computes several criteria and CSLS P@1 s->t on the seed pairs, then the Spearman rank
+correlation of each criterion with that P@1 over the maps. Pass only maps that never saw
+the seed part (not the `reference-procrustes_seed*` runs): on those, seed P@1 is training fit.
 
     .venv/bin/python scripts/criterion_check.py --dictionary DIR_WITH_seed.tsv MAP_DIR...
 """
@@ -13,22 +14,18 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from components.align.config import CriterionConfig, CriterionKind, EvaluationConfig, RetrievalConfig
-from components.align.criterion import selection_criterion
-from components.align.evaluate import evaluate_translation
+from components.align.config import CriterionConfig, CriterionKind, RetrievalConfig
+from components.align.criterion import criterion_from_links
+from components.align.evaluate import csls_p1
+from components.align.retrieval import nearest_both_ways
 from components.dictionary import read_pairs
 from components.stats import spearman
+from tasks.align import read_alignment
 
 CRITERIA = {f"{kind.value}@{n}": CriterionConfig(kind=kind, n_most_frequent=n)
             for kind in CriterionKind for n in (1000, 2000, 5000, 10000)}
-
-
-def load_side(path: Path, side: str) -> tuple[list[str], torch.Tensor]:
-    words = (path / f"{side}.words").read_text(encoding="utf-8").splitlines()
-    return words, torch.from_numpy(np.load(path / f"{side}.npy"))
 
 
 def main() -> None:
@@ -40,12 +37,13 @@ def main() -> None:
     retrieval = RetrievalConfig()
     rows = []
     for path in args.maps:
-        src_words, src = load_side(path, "src")
-        tgt_words, tgt = load_side(path, "tgt")
-        dev = evaluate_translation(src, tgt, src_words, tgt_words, seed_pairs, EvaluationConfig(), retrieval,
-                                   "seed dictionary")
-        row = {"map": path.name, "dev_p1_csls_s2t": dev.metrics["p1_csls_s2t"]}
-        row.update({name: selection_criterion(src, tgt, cfg, retrieval) for name, cfg in CRITERIA.items()})
+        src, tgt = read_alignment(path)
+        x, z = torch.from_numpy(src.vectors), torch.from_numpy(tgt.vectors)
+        row = {"map": path.name, "dev_p1_csls_s2t": csls_p1(x, z, src.words, tgt.words, seed_pairs, retrieval,
+                                                            "seed dictionary")}
+        # one neighbour search serves every variant (they differ in kind and cutoff only)
+        links = nearest_both_ways(x, z, CriterionConfig().retrieval, retrieval)
+        row.update({name: criterion_from_links(links, cfg) for name, cfg in CRITERIA.items()})
         rows.append(row)
         print(json.dumps(row))
     dev_p1 = [r["dev_p1_csls_s2t"] for r in rows]

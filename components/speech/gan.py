@@ -41,10 +41,10 @@ class SeededDropout(nn.Module):
         return x * keep / (1 - self.p)
 
 
-def seed_module(module: nn.Module, generator: torch.Generator, init: torch.Generator) -> None:
-    """Re-draw every convolution's weights from `init` with PyTorch's default distribution
+def seed_module(module: nn.Module, noise: torch.Generator, init: torch.Generator) -> None:
+    """Re-draw every convolution's weights from `init` (CPU) with PyTorch's default distribution
     (Kaiming-uniform, a=sqrt(5); bias U(+-1/sqrt(fan_in))), and make every SeededDropout
-    draw from `generator` (on the module's device). No global RNG is touched."""
+    draw from `noise` (on the module's device). No global RNG is drawn from."""
     for m in module.modules():
         if isinstance(m, nn.Conv1d):
             with torch.no_grad():
@@ -55,7 +55,7 @@ def seed_module(module: nn.Module, generator: torch.Generator, init: torch.Gener
                     bound = 1 / math.sqrt(m.weight[0].numel())
                     m.bias.copy_(torch.empty(m.bias.shape).uniform_(-bound, bound, generator=init))
         elif isinstance(m, SeededDropout):
-            m.generator = generator
+            m.generator = noise
 
 
 class Generator(nn.Module):
@@ -248,10 +248,9 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     gen = torch.Generator(device="cpu").manual_seed(seed)
     noise = torch.Generator(device=device).manual_seed(seed + 1)
     in_dim = int(segments[0].shape[1])
-    G = Generator(in_dim, n_phones, cfg.generator)
-    D = Discriminator(n_phones, cfg.discriminator)
+    G = Generator(in_dim, n_phones, cfg.generator).to(device)
+    D = Discriminator(n_phones, cfg.discriminator).to(device)
     init = torch.Generator().manual_seed(seed)
-    G, D = G.to(device), D.to(device)
     seed_module(G, noise, init)
     seed_module(D, noise, init)
     gc, dc = cfg.generator, cfg.discriminator
