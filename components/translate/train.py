@@ -173,6 +173,13 @@ def prepare_corpora(train_lines: tuple[Sequence[str], Sequence[str]], valid_line
     return Corpora(train_ids, valid, maps)  # type: ignore[arg-type]
 
 
+def expected_steps(step: int, seconds: float, c: TrainConfig) -> int:
+    """Steps the run will reach: `c.steps`, or fewer when the time budget ends it first (at this pace)."""
+    if c.max_minutes is None or seconds <= 0:
+        return c.steps
+    return max(step, min(c.steps, round(step * 60 * c.max_minutes / seconds)))
+
+
 @dataclass
 class TrainResult:
     best_state: dict[str, torch.Tensor]
@@ -242,11 +249,12 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
         state.step += 1
         steps_here += 1
         sums["n"] += 1
-        out_of_time = (c.max_minutes is not None
-                       and state.seconds + time.perf_counter() - clock >= 60 * c.max_minutes)
+        elapsed = state.seconds + time.perf_counter() - clock
+        out_of_time = c.max_minutes is not None and elapsed >= 60 * c.max_minutes
         last = state.step >= c.steps or out_of_time
         if on_step:
-            on_step(state.step, c.steps, {"loss": total.item(), "best round-trip BLEU": max(0.0, state.best_criterion)})
+            on_step(state.step, state.step if last else expected_steps(state.step, elapsed, c),
+                    {"loss": total.item(), "best round-trip BLEU": max(0.0, state.best_criterion)})
         if state.step % c.checkpoint_every == 0 or last:
             now = time.perf_counter()
             rt_s, rt_t = round_trip_bleu(tm, data.valid)

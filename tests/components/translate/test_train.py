@@ -12,8 +12,8 @@ import torch
 
 from components.errors import InputError
 from components.translate.bundle import load_bundle, replace_unknown, save_bundle, translate_text
-from components.translate.train import (ae_weight, encode_corpus, length_batches, load_checkpoint, new_model,
-                                        prepare_corpora, train)
+from components.translate.train import (ae_weight, encode_corpus, expected_steps, length_batches, load_checkpoint,
+                                        new_model, prepare_corpora, train)
 from components.translate.vocab import UNK_ID
 from tests.components.translate.conftest import tiny_config
 
@@ -157,9 +157,20 @@ def test_training_and_search_run_on_cuda_with_mixed_precision(pair):
     assert len(translate_text(tm, pair.test_src[:3], 0, 1, beam=2)) == 3
 
 
+def test_expected_steps_follow_the_time_budget():
+    budget = tiny_config(steps=1000, max_minutes=10).train
+    assert expected_steps(50, 60.0, budget) == 500        # 50 steps a minute, 10 minutes
+    assert expected_steps(50, 1.0, budget) == 1000        # the step limit comes first
+    assert expected_steps(50, 6000.0, budget) == 50       # never fewer than done
+    assert expected_steps(50, 60.0, tiny_config(steps=1000).train) == 1000  # no budget
+
+
 def test_time_budget_ends_training_with_a_checkpoint(pair, tmp_path):
     config = tiny_config(steps=1000, checkpoint_every=500, max_minutes=1e-6)
     tm, data = fresh(pair, config)
-    result = train(tm, data, config, checkpoint=tmp_path / "budget.pt", fingerprint="budget")
+    progress = []
+    result = train(tm, data, config, checkpoint=tmp_path / "budget.pt", fingerprint="budget",
+                   on_step=lambda done, total, metrics: progress.append((done, total)))
     assert [r["step"] for r in result.history] == [1] and result.best_step == 1
+    assert progress == [(1, 1)]  # the progress bar ends full, not at 1/1000
     assert torch.load(tmp_path / "budget.pt", weights_only=True)["step"] == 1
