@@ -111,5 +111,5 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     publish_alignment_report(pair, table, summary)
     print(summary)
     return AlignStageResult(selected=selected, exported=exported.result(), rows=rows,
-                            spearman_criterion_p1=rho, spearman_criterion_dev_p1=rho_dev, criterion_name=criterion, plot=str(plot),
-                            seconds=time.perf_counter() - start)
+                            spearman_criterion_p1=rho, spearman_criterion_dev_p1=rho_dev, criterion_name=criterion,
+                            plot=str(plot), seconds=time.perf_counter() - start)

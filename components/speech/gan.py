@@ -41,6 +41,11 @@ class SeededDropout(nn.Module):
         return x * keep / (1 - self.p)
 
 
+def seed_generators(seed: int, device: torch.device | str) -> tuple[torch.Generator, torch.Generator]:
+    """(noise, init) of one training run: dropout/Gumbel noise on `device`, weight init on the CPU."""
+    return torch.Generator(device=device).manual_seed(seed + 1), torch.Generator().manual_seed(seed)
+
+
 def seed_module(module: nn.Module, noise: torch.Generator, init: torch.Generator) -> None:
     """Re-draw every convolution's weights from `init` (CPU) with PyTorch's default distribution
     (Kaiming-uniform, a=sqrt(5); bias U(+-1/sqrt(fan_in))), and make every SeededDropout
@@ -246,11 +251,10 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
         raise InputError("gan", "needs both audio segments and text")
     # Own generators, no global seed: batches (CPU), dropout and Gumbel noise (on the device).
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    noise = torch.Generator(device=device).manual_seed(seed + 1)
+    noise, init = seed_generators(seed, device)
     in_dim = int(segments[0].shape[1])
     G = Generator(in_dim, n_phones, cfg.generator).to(device)
     D = Discriminator(n_phones, cfg.discriminator).to(device)
-    init = torch.Generator().manual_seed(seed)
     seed_module(G, noise, init)
     seed_module(D, noise, init)
     gc, dc = cfg.generator, cfg.discriminator

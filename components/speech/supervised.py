@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from components.errors import InputError, UnpairedError
 from components.speech.config import GeneratorConfig, SupervisedConfig
-from components.speech.gan import Generator, TrainedGenerator, pad_batch, seed_module
+from components.speech.gan import Generator, TrainedGenerator, pad_batch, seed_generators, seed_module
 from components.speech.phones import SILENCE_ID
 
 
@@ -36,7 +36,7 @@ def train_supervised(segments: Sequence[torch.Tensor], labels: Sequence[Sequence
     gen = torch.Generator(device="cpu").manual_seed(seed)
     gcfg = generator_cfg.model_copy(update={"generator_hidden": cfg.supervised_hidden})
     model = Generator(int(segments[0].shape[1]), n_phones, gcfg).to(device)
-    seed_module(model, torch.Generator(device=device).manual_seed(seed + 1), torch.Generator().manual_seed(seed))
+    seed_module(model, *seed_generators(seed, device))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.supervised_lr)
     lab_t = [torch.tensor(l, dtype=torch.long) for l in labels]
     history = []

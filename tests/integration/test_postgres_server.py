@@ -64,7 +64,6 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen, log: Path) -> N
     raise AssertionError(f"{url} not up after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-
 def _stop(proc: subprocess.Popen) -> None:
     """SIGTERM the process group; SIGKILL it if it has not exited after 30 s (a worker can take
     longer to shut down on a loaded machine, which is not what these tests check)."""
@@ -74,6 +73,7 @@ def _stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
+
 
 @pytest.fixture(scope="module")
 def postgres():
