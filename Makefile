@@ -15,6 +15,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_LOCAL_STORAGE_PATH := $(CURDIR)/data/prefect-results
 export PREFECT_SERVER_API_HOST := 127.0.0.1
+# The temporary server a command starts waits 20 s by default; a loaded 2-core machine needs more.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 # Deployed flow runs send a heartbeat every 30 s; `make deploy` marks silent ones Crashed.
 export PREFECT_FLOWS_HEARTBEAT_FREQUENCY ?= 30
 
