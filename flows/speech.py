@@ -1,7 +1,7 @@
 """The speech pipeline: audio -> phones by an unsupervised GAN -> words, with references.
 
 prepare audio (sharded) and text -> segmenter -> segments (sharded) -> GAN seeds (parallel)
--> selection by the unsupervised criterion -> self-training -> supervised reference and
+-> selection by the unsupervised criterion -> self-training -> supervised references and
 trivial baseline -> decoding and evaluation -> one packaged model, plots and tables.
 """
 from __future__ import annotations
@@ -29,6 +29,10 @@ from tasks.speech import (evaluate_baseline, evaluate_chance, evaluate_recognise
 from tasks.store import store
 
 
+SUPERVISED = "supervised reference"
+SUPERVISED_LINEAR = "supervised reference, GAN's generator"
+
+
 class SpeechStageConfig(BaseModel):
     """The speech stage: data, the components' settings, the GAN seeds the criterion picks from."""
 
@@ -37,7 +41,7 @@ class SpeechStageConfig(BaseModel):
     data: SpeechDataConfig = SpeechDataConfig()
     speech: SpeechConfig = SpeechConfig()
     seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one GAN task each, in parallel
-    references: bool = True                                   # supervised reference row
+    references: bool = True                                   # supervised reference rows
     decode_words: bool = True                                 # WER after phones -> words
     device: DeviceRequest = "auto"
 
@@ -102,9 +106,13 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
     gans = [train_gan_seed.with_options(**opts).submit(train_refs, text_ref, test_refs, cfg.gan, cfg.lm, s,
                                                       config.device)
             for s in config.seeds]
-    reference = (train_reference.with_options(**opts).submit(
-        train_refs, text_ref, cfg.gan.generator, cfg.supervised, cfg.lm, cfg.gan.gan_eval_utterances, config.device)
-                 if config.references else None)
+    # the wider generator shows what the features allow; the GAN's own linear one, what the
+    # GAN could reach if matching text found the right mapping
+    linear = cfg.supervised.model_copy(update={"supervised_hidden": 0})
+    references = ([train_reference.with_options(**opts).submit(
+        train_refs, text_ref, cfg.gan.generator, sup, cfg.lm, cfg.gan.gan_eval_utterances, config.device, name)
+                   for sup, name in ((cfg.supervised, SUPERVISED), (linear, SUPERVISED_LINEAR))]
+                  if config.references else [])
     gan_refs = [g.result() for g in gans]
     best_gan = min(gan_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no transcript involved
     candidates = [best_gan]
@@ -122,10 +130,10 @@ def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = Fals
     if test_refs:
         evals = {r.meta["origin"]: evaluate_recogniser.with_options(**opts).submit(
             r, test_refs, text_ref, cfg, config.decode_words and r == selected) for r in gan_refs + candidates[1:]}
-        ref = reference.result() if reference is not None else None
-        if ref is not None:
-            evals["supervised reference"] = evaluate_recogniser.with_options(**opts).submit(
-                ref, test_refs, text_ref, cfg, config.decode_words)
+        for ref in (f.result() for f in references):
+            if ref is not None:  # words for the main reference only: decoding is the slow part
+                evals[ref.meta["origin"]] = evaluate_recogniser.with_options(**opts).submit(
+                    ref, test_refs, text_ref, cfg, config.decode_words and ref.meta["origin"] == SUPERVISED)
         evals["trivial baseline"] = evaluate_baseline.with_options(**opts).submit(test_refs, text_ref, cfg,
                                                                                   config.decode_words)
         evals["random text (reference length)"] = evaluate_chance.with_options(**opts).submit(test_refs, text_ref, cfg)
@@ -192,11 +200,12 @@ def _fmt(x: float | None) -> str:
 def speech_section(result: SpeechStageResult) -> dict[str, Any]:
     """DESIGN.md s.5 "speech" keys (PER and WER as fractions) plus the rows and correlations."""
     sel = result.rows.get(result.selected, {})
-    sup = result.rows.get("supervised reference", {})
+    sup = result.rows.get(SUPERVISED, {})
+    linear = result.rows.get(SUPERVISED_LINEAR, {})
     base = result.rows.get("trivial baseline", {})
     chance = result.rows.get("random text (reference length)", {})
     return {"per": sel.get("per"), "wer": sel.get("wer"), "supervised_per": sup.get("per"),
-            "supervised_wer": sup.get("wer"), "baseline_per": base.get("per"), "baseline_wer": base.get("wer"),
+            "supervised_wer": sup.get("wer"), "supervised_linear_per": linear.get("per"), "baseline_per": base.get("per"), "baseline_wer": base.get("wer"),
             "chance_per": chance.get("per"),
             "criterion": sel.get("criterion"), "seconds": round(result.seconds, 1),
             "model": str(store().path(result.model)), "selected": result.selected,

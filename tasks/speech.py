@@ -318,9 +318,10 @@ def self_train(gan: ArtifactRef, train: list[ArtifactRef], text: ArtifactRef, ga
 @task(name="train-reference", cache_policy=_CACHE)
 def train_reference(train: list[ArtifactRef], text: ArtifactRef, generator: GeneratorConfig,
                     supervised: SupervisedConfig, lm_config: LmConfig, n_eval: int,
-                    device: DeviceRequest = "auto") -> ArtifactRef | None:
-    """The supervised reference: the same features and the supervised-architecture generator
-    trained on paired segment labels. None when the training audio has no alignments."""
+                    device: DeviceRequest = "auto", origin: str = "supervised reference") -> ArtifactRef | None:
+    """A supervised reference: the same features and a generator with `supervised_hidden`
+    hidden units (0: the GAN's own linear generator) trained on paired segment labels, named
+    `origin`. None when the training audio has no alignments."""
     seg = load_segments(train)
     if any(l is None for l in seg["labels"]):
         return None
@@ -331,7 +332,7 @@ def train_reference(train: list[ArtifactRef], text: ArtifactRef, generator: Gene
         hyps = transcribe(trained.generator(generator, dev), seg["x"][:n_eval], dev)
         trained.score = weighted_lm_ppl(hyps, lm)
     return _save_recogniser("speech-supervised", "supervised", trained,
-                            {"origin": "supervised reference", "seconds": round(time.perf_counter() - start, 1)})
+                            {"origin": origin, "seconds": round(time.perf_counter() - start, 1)})
 
 
 def _words(phones: list[list[str]], text: ArtifactRef, config: SpeechConfig) -> list[list[str]]:

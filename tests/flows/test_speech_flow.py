@@ -15,7 +15,7 @@ from components.speech.config import (DecodeConfig, DiscriminatorConfig, GanConf
                                       SpeechDataConfig, SupervisedConfig)
 from components.speech.synth import synthesise
 from components.store import ArtifactStore
-from flows.speech import SpeechStageConfig, speech, speech_section, transcribe
+from flows.speech import SUPERVISED, SUPERVISED_LINEAR, SpeechStageConfig, speech, speech_section, transcribe
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
 
@@ -65,7 +65,7 @@ def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
     config = _tiny()
     result = speech(config)
     names = set(result.rows)
-    assert {"gan seed 0", "gan seed 1", "supervised reference", "trivial baseline"} <= names
+    assert {"gan seed 0", "gan seed 1", SUPERVISED, SUPERVISED_LINEAR, "trivial baseline"} <= names
     assert any(n.startswith("self-trained on gan seed") for n in names)
     for row in result.rows.values():
         assert row["per"] is not None and 0 <= row["per"] < math.inf
@@ -77,9 +77,10 @@ def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
     assert result.rows[result.selected]["criterion"] == min(candidates[k]["criterion"] for k in allowed)
     assert result.rows[result.selected]["wer"] is not None
     section = speech_section(result)
-    keys = {"per", "wer", "supervised_per", "baseline_per", "chance_per", "criterion", "seconds", "model"}
+    keys = {"per", "wer", "supervised_per", "supervised_linear_per", "baseline_per", "chance_per", "criterion",
+            "seconds", "model"}
     assert keys <= set(section)
-    assert section["chance_per"] is not None
+    assert section["chance_per"] is not None and section["supervised_linear_per"] is not None
     model_dir = Path(section["model"])
     assert {p.name for p in model_dir.iterdir()} == {"config.json", "weights.pt", "lexicon.tsv", "word_lm.json"}
     for plot in result.plots.values():
@@ -124,6 +125,6 @@ def test_user_directory_with_bad_files_and_unphonemisable_text(data_dir, tmp_pat
     assert "cannot be decoded" in result.problems["corrupt"]
     assert result.corpus["train_utterances"] == 5  # four mono 16 kHz files and the stereo 44.1 kHz one
     assert result.corpus["text_dropped"] == 1 and result.corpus["text_sentences"] == 3
-    assert "supervised reference" not in result.rows  # no alignments: no paired labels
+    assert not {SUPERVISED, SUPERVISED_LINEAR} & set(result.rows)  # no alignments: no paired labels
     assert 0 <= result.rows[result.selected]["per"] < math.inf  # scored against the transcripts
     assert ArtifactStore(data_dir / "store").exists(result.model)
