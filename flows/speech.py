@@ -205,8 +205,8 @@ def speech_section(result: SpeechStageResult) -> dict[str, Any]:
     base = result.rows.get("trivial baseline", {})
     chance = result.rows.get("random text (reference length)", {})
     return {"per": sel.get("per"), "wer": sel.get("wer"), "supervised_per": sup.get("per"),
-            "supervised_wer": sup.get("wer"), "supervised_linear_per": linear.get("per"), "baseline_per": base.get("per"), "baseline_wer": base.get("wer"),
-            "chance_per": chance.get("per"),
+            "supervised_wer": sup.get("wer"), "supervised_linear_per": linear.get("per"),
+            "baseline_per": base.get("per"), "baseline_wer": base.get("wer"), "chance_per": chance.get("per"),
             "criterion": sel.get("criterion"), "seconds": round(result.seconds, 1),
             "model": str(store().path(result.model)), "selected": result.selected,
             "selection": "min unsupervised criterion (phone-LM perplexity / phone usage^2)",
