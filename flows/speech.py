@@ -23,14 +23,11 @@ from components.speech.model import SpeechModel, transcribe_files
 from components.store import ArtifactRef
 from flows.runner import task_runner
 from tasks.runtime import data_root
-from tasks.speech import (evaluate_baseline, evaluate_chance, evaluate_recogniser, fit_segmentation, package_model,
-                          plot_confusion, plot_training, prepare_audio, prepare_text, publish_speech_report,
-                          segment_audio, self_train, speech_utterances, train_gan_seed, train_reference)
+from tasks.speech import (SUPERVISED, SUPERVISED_LINEAR, evaluate_baseline, evaluate_chance, evaluate_recogniser,
+                          fit_segmentation, package_model, plot_confusion, plot_training, prepare_audio, prepare_text,
+                          publish_speech_report, segment_audio, self_train, speech_utterances, train_gan_seed,
+                          train_reference)
 from tasks.store import store
-
-
-SUPERVISED = "supervised reference"
-SUPERVISED_LINEAR = "supervised reference, GAN's generator"
 
 
 class SpeechStageConfig(BaseModel):

@@ -17,30 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import torch
 
 from components.speech.config import GanConfig, LmConfig, SupervisedConfig
-from components.speech.criterion import lm_sequences, weighted_lm_ppl
-from components.speech.gan import Discriminator, train_gan, transcribe
-from components.speech.lm import NgramLM
+from components.speech.criterion import weighted_lm_ppl
+from components.speech.gan import train_gan, transcribe
 from components.speech.metrics import phone_error_rate
-from components.speech.phones import PHONES, SILENCE_ID, decode_ids
+from components.speech.phones import PHONES, decode_ids
 from components.speech.supervised import train_supervised
-
-
-def read_segments(dirs: list[Path]) -> tuple[list[torch.Tensor], list[list[int]], list[list[str]]]:
-    xs, labels, refs = [], [], []
-    for d in dirs:
-        seg = torch.load(d / "segments.pt", weights_only=True)
-        xs += seg["x"]
-        labels += seg["labels"]
-        refs += json.loads((d / "refs.json").read_text(encoding="utf-8"))["phones"]
-    if any(l is None for l in labels):
-        raise SystemExit("these segments have no alignments: nothing to start from")
-    return xs, labels, refs
+from tasks.speech import phone_lm_of, read_segments, reference_phones
 
 
 def main() -> None:
@@ -50,34 +37,27 @@ def main() -> None:
     parser.add_argument("--test", type=Path, nargs="+", required=True)
     parser.add_argument("--steps", type=int, default=1000)
     args = parser.parse_args()
-    x_train, labels, _ = read_segments(args.train)
-    x_test, _, refs = read_segments(args.test)
+    train, test = read_segments(args.train), read_segments(args.test)
+    refs = reference_phones(test)
+    if refs is None or any(l is None for l in train["labels"]):
+        raise SystemExit("these segments have no alignments: nothing to start from or score against")
     text = json.loads((args.text / "text.json").read_text(encoding="utf-8"))["phones"]
-    lm_cfg = LmConfig()
-    lm = NgramLM.fit(lm_sequences(text), order=lm_cfg.lm_phone_order, discount=lm_cfg.lm_discount,
-                     vocab=[i for i in range(len(PHONES)) if i != SILENCE_ID])
+    lm = phone_lm_of(text, LmConfig())
     cfg = GanConfig(gan_steps=args.steps)
     device = torch.device("cpu")
 
     def test_per(g: torch.nn.Module) -> float:
-        return phone_error_rate(refs, [decode_ids(h) for h in transcribe(g, x_test, device)])
+        return phone_error_rate(refs, [decode_ids(h) for h in transcribe(g, test["x"], device)])
 
     def criterion(hyps: list[list[int]]) -> float:
         return weighted_lm_ppl(hyps, lm)
 
-    start = train_supervised(x_train, labels, len(PHONES), cfg.generator,
-                             SupervisedConfig(supervised_hidden=0, supervised_steps=3000), device, seed=0)
-    g0 = start.generator(cfg.generator, device)
+    labelled = train_supervised(train["x"], train["labels"], len(PHONES), cfg.generator,
+                                SupervisedConfig(supervised_hidden=0, supervised_steps=3000), device, seed=0)
+    g0 = labelled.generator(cfg.generator, device)
     print(f"start (trained on labels): test PER {test_per(g0):.3f}, "
-          f"criterion {criterion(transcribe(g0, x_train[:cfg.gan_eval_utterances], device)):.1f}")
-    # a resume state whose generator is the labelled one; discriminator and optimisers fresh
-    disc = Discriminator(len(PHONES), cfg.discriminator)
-    resume = {"generator": start.generator_state, "discriminator": disc.state_dict(),
-              "opt_g": torch.optim.Adam(g0.parameters()).state_dict(),
-              "opt_d": torch.optim.Adam(disc.parameters()).state_dict(), "step": 0, "history": [],
-              "best_score": math.inf, "best_state": None, "best_step": 0,
-              "rng": torch.Generator().manual_seed(0).get_state()}
-    train_gan(x_train, text, len(PHONES), cfg, device, seed=0, score=criterion, resume=resume,
+          f"criterion {criterion(transcribe(g0, train['x'][:cfg.gan_eval_utterances], device)):.1f}")
+    train_gan(train["x"], text, len(PHONES), cfg, device, seed=0, score=criterion, start=labelled.generator_state,
               monitor=lambda g: {"test_per": test_per(g)},
               progress=lambda step, row: print(f"GAN step {step}: test PER {row['test_per']:.3f}, "
                                                f"criterion {row['score']:.1f}, D loss {row['loss_d']:.3f}"))

@@ -143,8 +143,13 @@ def _text(ref: ArtifactRef) -> dict[str, Any]:
 
 def phone_lm(text: ArtifactRef, lm: LmConfig) -> NgramLM:
     """Phone n-gram LM of the unpaired text as the criterion sees it (silence dropped, repeats merged)."""
-    return NgramLM.fit(lm_sequences(_text(text)["phones"]), order=lm.lm_phone_order,
-                       discount=lm.lm_discount, vocab=[i for i in range(len(PHONES)) if i != SILENCE_ID])
+    return phone_lm_of(_text(text)["phones"], lm)
+
+
+def phone_lm_of(phones: list[list[int]], lm: LmConfig) -> NgramLM:
+    """`phone_lm` of phone-id sentences given directly."""
+    return NgramLM.fit(lm_sequences(phones), order=lm.lm_phone_order, discount=lm.lm_discount,
+                       vocab=[i for i in range(len(PHONES)) if i != SILENCE_ID])
 
 
 def word_lm(text: ArtifactRef, lm: LmConfig) -> NgramLM:
@@ -200,9 +205,13 @@ def segment_audio(audio: ArtifactRef, segmenter: ArtifactRef, segment: SegmentCo
 
 def load_segments(refs: list[ArtifactRef]) -> dict[str, list]:
     """Segment features, labels and references of several shards, concatenated in order."""
+    return read_segments([store().path(ref) for ref in refs])
+
+
+def read_segments(paths: list[Path]) -> dict[str, list]:
+    """`load_segments` of `speech-segments` artifact directories given by path."""
     out: dict[str, list] = {"x": [], "labels": [], "ids": [], "phones": [], "texts": []}
-    for ref in refs:
-        path = store().path(ref)
+    for path in paths:
         seg = torch.load(path / "segments.pt", weights_only=True)
         r = json.loads((path / "refs.json").read_text(encoding="utf-8"))
         out["x"] += seg["x"]; out["labels"] += seg["labels"]
@@ -315,10 +324,14 @@ def self_train(gan: ArtifactRef, train: list[ArtifactRef], text: ArtifactRef, ga
                              "seconds": round(time.perf_counter() - start, 1)})
 
 
+SUPERVISED = "supervised reference"
+SUPERVISED_LINEAR = "supervised reference, GAN's generator"
+
+
 @task(name="train-reference", cache_policy=_CACHE)
 def train_reference(train: list[ArtifactRef], text: ArtifactRef, generator: GeneratorConfig,
                     supervised: SupervisedConfig, lm_config: LmConfig, n_eval: int,
-                    device: DeviceRequest = "auto", origin: str = "supervised reference") -> ArtifactRef | None:
+                    device: DeviceRequest = "auto", origin: str = SUPERVISED) -> ArtifactRef | None:
     """A supervised reference: the same features and a generator with `supervised_hidden`
     hidden units (0: the GAN's own linear generator) trained on paired segment labels, named
     `origin`. None when the training audio has no alignments."""

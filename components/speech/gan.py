@@ -235,7 +235,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
               progress: Callable[[int, dict[str, float]], None] | None = None,
               checkpoint: Callable[[dict], None] | None = None,
               resume: dict | None = None,
-              monitor: Callable[[Generator], dict[str, float | None]] | None = None) -> TrainedGenerator:
+              monitor: Callable[[Generator], dict[str, float | None]] | None = None,
+              start: dict[str, torch.Tensor] | None = None) -> TrainedGenerator:
     """Train generator and discriminator adversarially.
 
     segments: unpaired audio, list of (T_i, in_dim) float segment features.
@@ -245,6 +246,7 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     progress(step, metrics) is called at each evaluation; checkpoint(state) receives a
     resumable state (pass it back as `resume` to continue after a crash). monitor(generator)
     may add figures to each evaluation's row (e.g. a test PER for plots); they select nothing.
+    start: generator weights to begin from instead of a random init (diagnostics; `resume` wins).
     Raises UnpairedError on a non-finite loss.
     """
     if not segments or not text:
@@ -257,6 +259,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     D = Discriminator(n_phones, cfg.discriminator).to(device)
     seed_module(G, noise, init)
     seed_module(D, noise, init)
+    if start is not None:
+        G.load_state_dict(start)
     gc, dc = cfg.generator, cfg.discriminator
     opt_g = torch.optim.Adam(G.parameters(), lr=gc.generator_lr, betas=(0.5, 0.98))
     opt_d = torch.optim.Adam(D.parameters(), lr=dc.discriminator_lr, betas=(0.5, 0.98),

@@ -168,3 +168,16 @@ def test_generator_keeps_length_for_even_and_odd_widths_like_same_padding():
             want = same(x.transpose(1, 2))
         got = first(torch.nn.functional.pad(x.transpose(1, 2), g.pad))
         assert torch.allclose(want, got, atol=1e-6) and g(x).shape == (2, 7, N)
+
+
+def test_training_can_start_from_given_generator_weights():
+    audio, text, labels = _planted(1, n_utt=60)
+    cfg = _small_cfg(60)
+    cpu = torch.device("cpu")
+    fitted = train_supervised(audio, labels, N, cfg.generator,
+                              SupervisedConfig(supervised_steps=150, supervised_hidden=0, supervised_lr=1e-2), cpu, 0)
+    frozen = cfg.model_copy(update={"generator": cfg.generator.model_copy(update={"generator_lr": 1e-12})})
+    kept = train_gan(audio, text, N, frozen, cpu, seed=0, start=fitted.generator_state).generator_state
+    assert all(torch.allclose(kept[k], fitted.generator_state[k], atol=1e-6) for k in kept)
+    fresh = train_gan(audio, text, N, frozen, cpu, seed=0).generator_state
+    assert not torch.allclose(fresh["net.weight"], fitted.generator_state["net.weight"])
