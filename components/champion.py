@@ -7,13 +7,12 @@ each replaced atomically; every decision is appended to `history.jsonl`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.atomic import write_text
 from components.errors import StoreError
 from components.store import ArtifactRef
 
@@ -88,14 +87,7 @@ class ChampionRegistry:
         """Write the champion (atomically, when it changed) and append the decision to the history."""
         self.root.mkdir(parents=True, exist_ok=True)
         if decision.promoted:
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".champion-")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(decision.champion.model_dump_json(indent=1))
-                os.replace(tmp, self._file(decision.slot))
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_text(self._file(decision.slot), decision.champion.model_dump_json(indent=1))
         with (self.root / "history.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                 **decision.model_dump(mode="json")}) + "\n")

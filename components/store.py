@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.atomic import write_json
 from components.errors import StoreError
 
 _CHUNK = 1 << 20
@@ -155,10 +156,7 @@ class ArtifactStore:
         self._index.mkdir(exist_ok=True)
         if sidecar.exists():
             return
-        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="sidecar-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({**ref.model_dump(mode="json"), "created": time.time()}, f, default=str)
-        os.replace(tmp, sidecar)
+        write_json(sidecar, {**ref.model_dump(mode="json"), "created": time.time()}, indent=None)
 
     def clean_tmp(self, older_than: float = 3600.0) -> int:
         """Remove staging leftovers of writers that were killed (older than `older_than` seconds,

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from components.align.config import AlignConfig, CriterionConfig, CriterionKind, InitMethod
-from components.device import DeviceRequest
+from components.align.config import AlignStageConfig, CriterionConfig, CriterionKind, InitMethod
 from components.errors import InputError
 from components.stats import spearman
 from components.store import ArtifactRef
@@ -19,20 +18,6 @@ from tasks.runtime import data_root
 from tasks.store import store
 
 REPORT_KEYS = ("p1_csls_s2t", "p1_csls_t2s", "p5_csls_s2t", "p10_csls_s2t", "p1_nn_s2t", "p1_nn_t2s")
-
-
-class AlignStageConfig(BaseModel):
-    """The mapping stage: the algorithm's settings and the sweep the criterion chooses from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    align: AlignConfig = AlignConfig()
-    # Initialisations tried. IDENTICAL uses no dictionary but assumes a shared script (identical
-    # spellings seed the map); on pairs without one its runs are skipped and VECMAP remains.
-    methods: tuple[InitMethod, ...] = (InitMethod.VECMAP, InitMethod.IDENTICAL)
-    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed), in parallel
-    references: bool = True                                   # supervised / identical / copy rows
-    device: DeviceRequest = "auto"
 
 
 class AlignStageResult(BaseModel):

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from components.device import DeviceRequest
 from components.errors import InputError
 from components.store import ArtifactRef
 from components.text import prepare_sentence
-from components.translate.bundle import load_bundle, translate_text
-from components.translate.config import DecodeConfig, ModelConfig, TrainConfig, TranslateConfig
+from components.backtranslate.bundle import load_bundle, translate_text
+from components.backtranslate.config import BacktranslateStageConfig
+from components import presets
 from tasks.backtranslate import (evaluate_translation, history, model_directory, plot_translation,
                                  publish_translation_report, train_translation, word_by_word)
 from tasks.gpu import device_slot
@@ -22,45 +23,6 @@ from tasks.runtime import data_root
 from tasks.store import store
 
 METRICS = ("bleu_s2t", "bleu_t2s", "chrf_s2t", "chrf_t2s")
-
-
-class BacktranslateStageConfig(BaseModel):
-    """The translation stage: model, noise, training schedule, search, and what is evaluated."""
-
-    model_config = ConfigDict(frozen=True)
-
-    translate: TranslateConfig = TranslateConfig()
-    eval_beam: int = Field(4, ge=1)                         # search on the test verses (1 = greedy)
-    test_sentences: int | None = Field(None, ge=1)          # first N test verses (None: all)
-    device: DeviceRequest = "auto"
-
-    @classmethod
-    def quick(cls) -> "BacktranslateStageConfig":
-        """Sized for two CPU cores: the stage in at most about 30 minutes (demo, CI-sized benchmark).
-
-        Training stops after 24 minutes whatever the step count; test verses are decoded greedily.
-        The word-by-word round is long because its steps cost half an on-the-fly one (no
-        generation) and it hands back-translation a model that keeps the source's content: round-
-        trip BLEU 41 at step 600, against 6 after 10 minutes with a 150-step round (held-out
-        monolingual sentences; no test data was used to choose).
-        """
-        return cls(translate=TranslateConfig(
-            model=ModelConfig(d_model=128, layers=2, heads=4, ff=512, vocabulary=5000),
-            train=TrainConfig(steps=5000, max_minutes=24, checkpoint_every=50, word_by_word_steps=600,
-                              warmup=50, ae_decay_steps=900, tokens_per_batch=1000, valid_sentences=100,
-                              lr=1e-3),
-            decode=DecodeConfig(max_len_a=1.2, max_len_b=5)),
-            eval_beam=1)
-
-    @classmethod
-    def full(cls) -> "BacktranslateStageConfig":
-        """Benchmark numbers: larger vocabulary and model, more steps, beam search (GPU advised)."""
-        return cls(translate=TranslateConfig(
-            model=ModelConfig(d_model=512, layers=3, heads=8, ff=2048, vocabulary=12000),
-            train=TrainConfig(steps=20_000, checkpoint_every=500, word_by_word_steps=1000, warmup=500,
-                              ae_decay_steps=5000, tokens_per_batch=4000, valid_sentences=300),
-            decode=DecodeConfig(beam=4, max_len_a=1.2, max_len_b=5)),
-            eval_beam=4)
 
 
 class BacktranslateResult(BaseModel):
@@ -77,7 +39,7 @@ class BacktranslateResult(BaseModel):
 
 @flow(name="backtranslate", log_prints=True)
 def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: ArtifactRef, alignment: ArtifactRef,
-                  config: BacktranslateStageConfig = BacktranslateStageConfig.quick(),
+                  config: BacktranslateStageConfig = presets.preset("quick").backtranslate,
                   refresh: bool = False) -> BacktranslateResult:
     """Train on two monolingual corpora, select by round-trip BLEU, evaluate beside word-by-word."""
     start = time.perf_counter()

@@ -1,40 +1,28 @@
 """The benchmark: run the pipelines on built-in data and write one JSON report (DESIGN.md s.5)."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 
+from components import presets
+from components.atomic import write_json
+from components.presets import Preset
+
 from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, run_name
 from flows.backtranslate import backtranslate, translation_section
 from flows.corpus import prepare_corpus
-from flows.presets import Preset, align_config, corpus_config
 from flows.runner import task_runner
 from flows.speech import speech, speech_section
-from flows.speech_pipeline import speech_config
-from flows.translation import backtranslate_config
 from tasks.store import store
 
 
 @task(name="write-report")
 def write_report(report: dict[str, Any], out: Path) -> Path:
     """Write the report atomically, so a reader never sees half a file."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name, dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_json(Path(out), report, indent=2)
 
 
 def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:
@@ -79,7 +67,8 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Pa
     The speech section is the built-in English benchmark, whatever the pair. `stages` limits
     what runs after the corpus stage (translation needs alignment)."""
     start = time.perf_counter()
-    corpus = prepare_corpus(corpus_config(pair, preset))
+    settings = presets.preset(preset)
+    corpus = prepare_corpus(settings.corpus(pair))
     report: dict[str, Any] = {
         "pair": corpus.pair,
         "preset": Preset(preset).value,
@@ -99,16 +88,16 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Pa
     }
     if "alignment" in stages or "translation" in stages:
         alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary,
-                                     align_config(preset))
+                                     settings.align)
         report["alignment"] = alignment_section(alignment, *corpus.pair.split("-"))
         write_report(report, out)  # each finished section is on disk before the next stage starts
     if "translation" in stages:
         model = backtranslate(corpus.src_corpus, corpus.tgt_corpus, corpus.test, alignment.exported,
-                              backtranslate_config(preset))
+                              settings.backtranslate)
         report["translation"] = translation_section(model)
         write_report(report, out)
     if "speech" in stages:
-        report["speech"] = speech_section(speech(speech_config(preset)))
+        report["speech"] = speech_section(speech(settings.speech))
     report["seconds"] = round(time.perf_counter() - start, 1)
     write_report(report, out)
     return report

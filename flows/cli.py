@@ -13,7 +13,8 @@ from rich.table import Table
 
 from components.corpus import CorpusConfig, SideConfig
 from components.errors import UnpairedError
-from flows.presets import Preset, corpus_config
+from components import presets
+from components.presets import Preset
 
 app = typer.Typer(help="Learn to translate and to recognise speech without paired data.\n\n"
                        "Stages cache their artifacts under data/: a rerun with unchanged inputs takes seconds.",
@@ -92,7 +93,7 @@ def prepare_corpus_cmd(
     from flows.corpus import prepare_corpus
 
     try:
-        cfg = CorpusConfig.model_validate(_load_config(config)) if config else corpus_config(pair, preset)
+        cfg = CorpusConfig.model_validate(_load_config(config)) if config else presets.preset(preset).corpus(pair)
         if src_file or tgt_file or test_src or test_tgt or dictionary:
             if bool(test_src) != bool(test_tgt):
                 _fail("--test-src and --test-tgt go together")
@@ -151,8 +152,8 @@ def translation(
     refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
 ) -> None:
     """The translation pipeline: corpora, embeddings, unsupervised mapping, back-translation."""
-    from flows.align import AlignStageConfig
-    from flows.backtranslate import BacktranslateStageConfig
+    from components.align.config import AlignStageConfig
+    from components.backtranslate.config import BacktranslateStageConfig
     from flows.translation import translation_pipeline
 
     corpus = _stage_config(CorpusConfig, corpus_config_file)
@@ -224,10 +225,10 @@ def speech_cmd(
     refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
 ) -> None:
     """The speech pipeline: audio and text corpora, features, phone GAN, decoding, evaluation."""
-    from flows.speech_pipeline import speech_config
-    from flows.speech import SpeechStageConfig, speech
+    from components.speech.config import SpeechStageConfig
+    from flows.speech import speech
 
-    cfg = _stage_config(SpeechStageConfig, config) or speech_config(preset)
+    cfg = _stage_config(SpeechStageConfig, config) or presets.preset(preset).speech
     print_speech(_run(speech, cfg, refresh))
 
 
@@ -389,7 +390,6 @@ def runs(limit: Annotated[int, typer.Option(help="Most recent first, at most thi
 @app.command()
 def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.")] = True) -> None:
     """The main job on built-in data, quick presets: en-fr translation pipeline, English speech."""
-    from flows.speech_pipeline import speech_config
     from flows.speech import speech as speech_flow
     from flows.translation import translation_pipeline
 
@@ -402,7 +402,7 @@ def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.
     if result.translation is not None:
         print_translation(result.translation)
     if speech:
-        print_speech(_run(speech_flow, speech_config(Preset.quick)))
+        print_speech(_run(speech_flow, presets.preset(Preset.quick).speech))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,9 @@ import time
 from prefect import flow
 from pydantic import BaseModel
 
+from components import presets
 from components.corpus import CorpusConfig
+from components.presets import Preset
 from components.store import ArtifactRef
 from flows.runner import task_runner
 from tasks.corpus import (build_dictionary, check_leakage, fingerprint_sources, prepare_side,
@@ -52,9 +54,12 @@ class CorpusResult(BaseModel):
 
 
 @flow(name="prepare-corpus", log_prints=True, task_runner=task_runner())
-def prepare_corpus(config: CorpusConfig = CorpusConfig(), refresh: bool = False) -> CorpusResult:
-    """Clean and split both languages, train their embeddings, build the evaluation dictionary."""
+def prepare_corpus(config: CorpusConfig | None = None, pair: str = "en-fr", preset: Preset = Preset.quick,
+                   refresh: bool = False) -> CorpusResult:
+    """Clean and split both languages, train their embeddings, build the evaluation dictionary
+    (`config`, else the built-in Bibles of `pair` with the preset's embeddings)."""
     start = time.perf_counter()
+    config = config or presets.preset(preset).corpus(pair)
     opts = {"refresh_cache": refresh}
     fp = fingerprint_sources(config)
     tests = tuple(config.test_files or ())

@@ -7,12 +7,13 @@ from pydantic import BaseModel
 
 from components.champion import Candidate, Decision
 from components.corpus import CorpusConfig
-from flows.align import AlignStageConfig
-from flows.backtranslate import BacktranslateStageConfig
-from flows.speech_pipeline import speech_config
-from flows.presets import Preset
+from components import presets
+from components.align.config import AlignStageConfig
+from components.backtranslate.config import BacktranslateStageConfig
+from components.presets import Preset
+from components.speech.config import SpeechStageConfig
 from flows.runner import task_runner
-from flows.speech import SpeechStageConfig, speech as speech_flow
+from flows.speech import speech as speech_flow
 from flows.translation import translation_pipeline
 from tasks.retrain import promote_if_better
 
@@ -43,7 +44,7 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
                                      criterion=result.translation.round_trip_bleu,
                                      criterion_name="round-trip BLEU on held-out monolingual sentences"))
     if speech:
-        recogniser = speech_flow(speech_stage or speech_config(preset))
+        recogniser = speech_flow(speech_stage or presets.preset(preset).speech)
         challengers.append(Candidate(slot="speech-en", model=recogniser.model,
                                      criterion=recogniser.rows[recogniser.selected]["criterion"],
                                      criterion_name="phone-LM perplexity / phone usage^2", higher_is_better=False))

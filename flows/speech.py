@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from components.device import DeviceRequest, cuda_device_count, select_device
 from components.errors import InputError
-from components.speech.config import (DecodeConfig, GanConfig, SpeechConfig, SpeechDataConfig,
-                                      SupervisedConfig)
+from components import presets
+from components.presets import Preset
+from components.speech.config import SpeechStageConfig
 from components.speech.corpus import shards
 from components.speech.metrics import spearman
 from components.speech.model import SpeechModel, transcribe_files
@@ -28,35 +29,6 @@ from tasks.speech import (SUPERVISED, SUPERVISED_LINEAR, evaluate_baseline, eval
                           publish_speech_report, segment_audio, self_train, speech_utterances, train_gan_seed,
                           train_reference)
 from tasks.store import store
-
-
-class SpeechStageConfig(BaseModel):
-    """The speech stage: data, the components' settings, the GAN seeds the criterion picks from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    data: SpeechDataConfig = SpeechDataConfig()
-    speech: SpeechConfig = SpeechConfig()
-    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one GAN task each, in parallel
-    references: bool = True                                   # supervised reference rows
-    decode_words: bool = True                                 # WER after phones -> words
-    device: DeviceRequest = "auto"
-
-    @classmethod
-    def quick(cls) -> "SpeechStageConfig":
-        """600 training utterances, 100 test, 3 GAN seeds of 1,000 steps: measured 20-26 minutes
-        wall on 2 shared CPU cores (other jobs running), everything cached as artifacts."""
-        return cls(data=SpeechDataConfig(train_utterances=600, test_utterances=100),
-                   speech=SpeechConfig(gan=GanConfig(gan_steps=1000, gan_eval_every=200),
-                                       decode=DecodeConfig(decode_beam=8)))
-
-    @classmethod
-    def full(cls) -> "SpeechStageConfig":
-        """Benchmark numbers: more audio, longer training, five seeds."""
-        return cls(data=SpeechDataConfig(train_utterances=2000, test_utterances=200, shards=4),
-                   speech=SpeechConfig(gan=GanConfig(gan_steps=4000, gan_eval_every=400),
-                                       supervised=SupervisedConfig(supervised_steps=3000)),
-                   seeds=(0, 1, 2, 3, 4))
 
 
 class SpeechStageResult(BaseModel):
@@ -76,10 +48,12 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 @flow(name="speech", log_prints=True, task_runner=task_runner())
-def speech(config: SpeechStageConfig = SpeechStageConfig(), refresh: bool = False) -> SpeechStageResult:
+def speech(config: SpeechStageConfig | None = None, preset: Preset = Preset.quick,
+           refresh: bool = False) -> SpeechStageResult:
     """Train the unsupervised recogniser on unpaired audio and text, select by the criterion,
-    evaluate beside the references, and package the model."""
+    evaluate beside the references, and package the model (`config` overrides the preset)."""
     start = time.perf_counter()
+    config = config or presets.preset(preset).speech
     opts = {"refresh_cache": refresh}
     cfg = config.speech
     utts = speech_utterances(config.data)

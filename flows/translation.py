@@ -7,17 +7,15 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
+from components import presets
+from components.align.config import AlignStageConfig
+from components.backtranslate.config import BacktranslateStageConfig
 from components.corpus import CorpusConfig
-from flows.align import AlignStageConfig, AlignStageResult, align_embeddings, run_name
-from flows.backtranslate import BacktranslateResult, BacktranslateStageConfig, backtranslate
+from components.presets import Preset
+from flows.align import AlignStageResult, align_embeddings, run_name
+from flows.backtranslate import BacktranslateResult, backtranslate
 from flows.corpus import CorpusResult, prepare_corpus
-from flows.presets import Preset, align_config, corpus_config
 from flows.runner import task_runner
-
-
-def backtranslate_config(preset: Preset = Preset.quick) -> BacktranslateStageConfig:
-    """The translation stage's settings for the preset."""
-    return BacktranslateStageConfig.quick() if Preset(preset) == Preset.quick else BacktranslateStageConfig.full()
 
 
 class TranslationResult(BaseModel):
@@ -34,13 +32,14 @@ def translation_pipeline(pair: str = "en-fr", preset: Preset = Preset.quick, cor
     """Every translation stage for `pair` with the preset's settings; `corpus`/`align`/`translate`
     override them; `train_model=False` stops after the mapping."""
     start = time.perf_counter()
-    prepared = prepare_corpus(corpus or corpus_config(pair, preset), refresh=refresh)
+    settings = presets.preset(preset)
+    prepared = prepare_corpus(corpus or settings.corpus(pair), refresh=refresh)
     aligned = align_embeddings(prepared.src_vectors, prepared.tgt_vectors, prepared.dictionary,
-                               align or align_config(preset), refresh=refresh)
+                               align or settings.align, refresh=refresh)
     model = None
     if train_model:
         model = backtranslate(prepared.src_corpus, prepared.tgt_corpus, prepared.test, aligned.exported,
-                              translate or backtranslate_config(preset), refresh=refresh)
+                              translate or settings.backtranslate, refresh=refresh)
     result = TranslationResult(corpus=prepared, alignment=aligned, translation=model,
                                seconds=time.perf_counter() - start)
     unsup = aligned.rows[run_name(aligned.selected)]

@@ -23,11 +23,9 @@ from components.embeddings import Embeddings, read_vec, write_vec
 from components.store import ArtifactRef
 from tasks.corpus import vocabulary
 from tasks.gpu import device_slot
-from tasks.store import stage_cache, store
+from tasks.cache import STAGE_CACHE
+from tasks.store import store
 
-ALIGN_MODULES = tuple(f"components.align.{m}" for m in (
-    "adversarial", "config", "criterion", "evaluate", "normalize", "orthographic", "pipeline", "procrustes", "refine",
-    "retrieval", "state", "vecmap")) + ("components.embeddings",)
 
 Reference = Literal["procrustes_seed", "procrustes_seed_raw", "identical_strings"]
 
@@ -92,7 +90,7 @@ class _Monitor:
         self.points.append(row)
 
 
-@task(name="align-run", task_run_name="align-{method.value}-seed-{seed}", cache_policy=stage_cache(*ALIGN_MODULES))
+@task(name="align-run", task_run_name="align-{method.value}-seed-{seed}", cache_policy=STAGE_CACHE)
 def align_run(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, monitor_dictionary: ArtifactRef,
               config: AlignConfig, method: InitMethod, seed: int, device: DeviceRequest = "auto"
               ) -> ArtifactRef | None:
@@ -113,7 +111,7 @@ def align_run(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, monitor_dictio
     return _save_result(result, monitor.points, f"align-{method.value}-{seed}")
 
 
-@task(name="align-reference", task_run_name="reference-{which}", cache_policy=stage_cache(*ALIGN_MODULES))
+@task(name="align-reference", task_run_name="reference-{which}", cache_policy=STAGE_CACHE)
 def align_reference(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
                     config: AlignConfig, which: Reference, device: DeviceRequest = "auto") -> ArtifactRef | None:
     """A reference row: Procrustes on the seed dictionary (refined or raw), or identical strings
@@ -133,7 +131,7 @@ def align_reference(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictiona
 
 
 @task(name="evaluate-alignment", task_run_name="evaluate-{run.meta[method]}-{run.meta[seed]}",
-      cache_policy=stage_cache(*ALIGN_MODULES))
+      cache_policy=STAGE_CACHE)
 def evaluate_alignment(run: ArtifactRef, dictionary: ArtifactRef, config: AlignConfig,
                        dev: bool = False) -> dict[str, Any]:
     """P@k (NN and CSLS, both directions, by frequency bucket) on the test dictionary and, with
@@ -150,7 +148,7 @@ def evaluate_alignment(run: ArtifactRef, dictionary: ArtifactRef, config: AlignC
     return out
 
 
-@task(name="evaluate-copy", cache_policy=stage_cache(*ALIGN_MODULES))
+@task(name="evaluate-copy", cache_policy=STAGE_CACHE)
 def evaluate_copy_row(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
                       config: AlignConfig) -> dict[str, Any]:
     """The 'copy the source word' reference on the same test queries."""
@@ -159,7 +157,7 @@ def evaluate_copy_row(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictio
     return report.as_dict()
 
 
-@task(name="export-alignment", cache_policy=stage_cache(*ALIGN_MODULES))
+@task(name="export-alignment", cache_policy=STAGE_CACHE)
 def export_alignment(run: ArtifactRef, config: AlignConfig, src_lang: str, tgt_lang: str) -> ArtifactRef:
     """The selected map as aligned `.vec` files and a CSLS lexicon (`source target score rank`)."""
     src, tgt = load_alignment(run)

@@ -1,9 +1,6 @@
 """Tasks of the back-translation stage: word-by-word baseline, training, evaluation, report."""
 from __future__ import annotations
 
-import hashlib
-import importlib
-import inspect
 import json
 import shutil
 import time
@@ -19,18 +16,17 @@ from components.device import DeviceRequest
 from components.embeddings import Embeddings, read_vec
 from components.errors import InputError
 from components.store import ArtifactRef
-from components.translate.bundle import load_bundle, save_bundle, translate_text
-from components.translate.config import TranslateConfig
-from components.translate.metrics import bleu, chrf
-from components.translate.train import new_model, prepare_corpora, train
-from components.translate.vocab import Vocabulary
-from components.translate.wordbyword import csls_lexicon, translate_words
+from components.backtranslate.bundle import load_bundle, save_bundle, translate_text
+from components.backtranslate.config import TranslateConfig
+from components.backtranslate.metrics import bleu, chrf
+from components.backtranslate.train import new_model, prepare_corpora, train
+from components.backtranslate.vocab import Vocabulary
+from components.backtranslate.wordbyword import csls_lexicon, translate_words
 from tasks.gpu import device_slot
 from tasks.progress import Progress
-from tasks.store import stage_cache, store
+from tasks.cache import STAGE_CACHE, checkpoint_dir, run_key
+from tasks.store import store
 
-TRANSLATE_MODULES = tuple(f"components.translate.{m}" for m in (
-    "bundle", "config", "decode", "metrics", "model", "noise", "train", "vocab", "wordbyword"))
 
 
 def langs(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef) -> tuple[str, str]:
@@ -62,17 +58,7 @@ def scores(hyp_s2t: list[str], hyp_t2s: list[str], src: list[str], tgt: list[str
             "chrf_s2t": chrf(hyp_s2t, tgt), "chrf_t2s": chrf(hyp_t2s, src)}
 
 
-def run_key(*parts: object) -> str:
-    """Hash of a run's inputs, config and component source: names its checkpoint directory."""
-    h = hashlib.sha256()
-    for m in TRANSLATE_MODULES:
-        h.update(inspect.getsource(importlib.import_module(m)).encode())
-    for p in parts:
-        h.update(json.dumps(p, sort_keys=True, default=str).encode() + b"\0")
-    return h.hexdigest()[:24]
-
-
-@task(name="word-by-word", task_run_name="word-by-word", cache_policy=stage_cache(*TRANSLATE_MODULES))
+@task(name="word-by-word", task_run_name="word-by-word", cache_policy=STAGE_CACHE)
 def word_by_word(alignment: ArtifactRef, test: ArtifactRef, src_lang: str, tgt_lang: str, csls_k: int,
                  test_sentences: int | None) -> dict[str, Any]:
     """The baseline row: each test token replaced by its CSLS translation (unknown tokens copied)."""
@@ -83,7 +69,7 @@ def word_by_word(alignment: ArtifactRef, test: ArtifactRef, src_lang: str, tgt_l
     return {**scores(hyp_s2t, hyp_t2s, src, tgt), "examples": list(zip(src[:3], hyp_s2t[:3], tgt[:3]))}
 
 
-@task(name="train-translation", task_run_name="train-translation", cache_policy=stage_cache(*TRANSLATE_MODULES))
+@task(name="train-translation", task_run_name="train-translation", cache_policy=STAGE_CACHE)
 def train_translation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
                       config: TranslateConfig, device: DeviceRequest = "auto") -> ArtifactRef:
     """Denoising + back-translation from two monolingual corpora; the model with the best round-trip
@@ -99,8 +85,9 @@ def train_translation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignmen
     names = (f"{src_lang} corpus {src_corpus.sha256[:12]}", f"{tgt_lang} corpus {tgt_corpus.sha256[:12]}")
     vocabs = tuple(Vocabulary.build(lang, lines, config.model.vocabulary, source=name)
                    for lang, lines, name in zip((src_lang, tgt_lang), train_lines, names))
-    key = run_key(src_corpus.sha256, tgt_corpus.sha256, alignment.sha256, config.model_dump(mode="json"))
-    run_dir = store().root / "checkpoints" / f"backtranslate-{key}"
+    key = run_key(train_translation.fn, src_corpus.sha256, tgt_corpus.sha256, alignment.sha256,
+                  config.model_dump(mode="json"))
+    run_dir = checkpoint_dir("backtranslate", key)
     start = time.perf_counter()
     with device_slot(device) as dev, Progress(f"backtranslate-{src_lang}-{tgt_lang}", "back-translation steps",
                                               config.train.steps) as progress:
@@ -129,7 +116,7 @@ def train_translation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignmen
 
 
 @task(name="evaluate-translation", task_run_name="evaluate-translation",
-      cache_policy=stage_cache(*TRANSLATE_MODULES))
+      cache_policy=STAGE_CACHE)
 def evaluate_translation(model: ArtifactRef, test: ArtifactRef, beam: int, test_sentences: int | None,
                          device: DeviceRequest = "auto") -> dict[str, Any]:
     """BLEU and chrF of the model on the held-out parallel test verses, both directions: reporting only."""

@@ -15,9 +15,9 @@ from components.embeddings import EmbeddingConfig, train_fasttext, write_vec
 from components.errors import InputError
 from components.sources import default_bible_db, freedict_files
 from components.store import ArtifactRef, hash_path
-from tasks.store import stage_cache, store
+from tasks.cache import STAGE_CACHE
+from tasks.store import store
 
-_TEXT_MODULES = ("components.text", "components.sources", "components.corpus")
 
 
 def source_paths(config: CorpusConfig) -> dict[str, list[Path]]:
@@ -65,7 +65,7 @@ def _test_exclusion(side: SideConfig, test_records: list[tuple[str, str]], text:
     return frozenset(clean(test_records, side.lang, everything)[0].lines)
 
 
-@task(name="prepare-side", task_run_name="prepare-side-{side.lang}", cache_policy=stage_cache(*_TEXT_MODULES))
+@task(name="prepare-side", task_run_name="prepare-side-{side.lang}", cache_policy=STAGE_CACHE)
 def prepare_side(side: SideConfig, half: str, split: SplitConfig, text: TextConfig,
                  test_files: tuple[Path, ...], fingerprint: str) -> ArtifactRef:
     """Clean one language's training half into train/valid sentence files."""
@@ -89,7 +89,7 @@ def prepare_side(side: SideConfig, half: str, split: SplitConfig, text: TextConf
     return out.ref
 
 
-@task(name="prepare-test", task_run_name="prepare-test", cache_policy=stage_cache(*_TEXT_MODULES))
+@task(name="prepare-test", task_run_name="prepare-test", cache_policy=STAGE_CACHE)
 def prepare_test(src_side: SideConfig, tgt_side: SideConfig, test_files: tuple[Path, ...],
                  split: SplitConfig, text: TextConfig, fingerprint: str) -> ArtifactRef:
     """The parallel test set: held-out books (built-in) or the user's test files."""
@@ -105,7 +105,7 @@ def prepare_test(src_side: SideConfig, tgt_side: SideConfig, test_files: tuple[P
     return out.ref
 
 
-@task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=stage_cache("components.embeddings"))
+@task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=STAGE_CACHE)
 def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
     """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
     st = store()
@@ -124,7 +124,7 @@ def vocabulary(vectors: ArtifactRef) -> list[str]:
     return [line.split("\t", 1)[0] for line in lines]
 
 
-@task(name="build-dictionary", task_run_name="build-dictionary", cache_policy=stage_cache("components.dictionary", *_TEXT_MODULES))
+@task(name="build-dictionary", task_run_name="build-dictionary", cache_policy=STAGE_CACHE)
 def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors: ArtifactRef,
                      fingerprint: str) -> ArtifactRef:
     """Dictionary pairs in both vocabularies, split by source word into seed and test parts."""
@@ -142,7 +142,7 @@ def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors
     return out.ref
 
 
-@task(name="check-leakage", task_run_name="check-leakage", cache_policy=stage_cache("components.corpus"))
+@task(name="check-leakage", task_run_name="check-leakage", cache_policy=STAGE_CACHE)
 def check_leakage(src: ArtifactRef, tgt: ArtifactRef, test: ArtifactRef) -> dict[str, int]:
     """Counts that must be zero: ids shared by the halves, test ids or test sentences in training."""
     st = store()

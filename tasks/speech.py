@@ -2,8 +2,8 @@
 decoding, evaluation, the packaged model and the report."""
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +13,7 @@ import torch
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from components.atomic import atomic_path
 from components.device import DeviceRequest
 from components.errors import InputError
 from components.sources import default_bible_db
@@ -36,12 +37,9 @@ from components.speech.synth import AlignedPhone, frame_labels, synthesise
 from components.store import ArtifactRef
 from tasks.gpu import device_slot
 from tasks.runtime import data_root
-from tasks.store import stage_cache, store
+from tasks.cache import STAGE_CACHE, checkpoint_dir, run_key
+from tasks.store import store
 
-SPEECH_MODULES = tuple(f"components.speech.{m}" for m in (
-    "audio", "config", "corpus", "criterion", "decode", "features", "gan", "lm", "metrics", "model", "phones",
-    "segment", "supervised", "synth"))
-_CACHE = stage_cache(*SPEECH_MODULES)
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -60,7 +58,7 @@ def speech_utterances(data: SpeechDataConfig) -> dict[str, list[Utterance]]:
     return {"train": train, "test": test}
 
 
-@task(name="prepare-audio", task_run_name="prepare-audio-{split}-{shard}", cache_policy=_CACHE)
+@task(name="prepare-audio", task_run_name="prepare-audio-{split}-{shard}", cache_policy=STAGE_CACHE)
 def prepare_audio(utterances: list[Utterance], features: FeaturesConfig, split: str, shard: int) -> ArtifactRef:
     """Synthesise (built-in) or read (user files) one shard, and extract frame features.
 
@@ -104,7 +102,7 @@ def _features(ref: ArtifactRef) -> list[torch.Tensor]:
     return torch.load(store().path(ref) / "features.pt", weights_only=True)["feats"]
 
 
-@task(name="prepare-text", cache_policy=_CACHE)
+@task(name="prepare-text", cache_policy=STAGE_CACHE)
 def prepare_text(data: SpeechDataConfig) -> ArtifactRef:
     """Phonemise the unpaired text (same phone set, pauses as flite places them) and keep its
     words, lexicon and a word list; sentences with no phonemisable word are counted and named."""
@@ -159,7 +157,7 @@ def word_lm(text: ArtifactRef, lm: LmConfig) -> NgramLM:
 
 # --- segmentation --------------------------------------------------------------------------
 
-@task(name="fit-segmenter", cache_policy=_CACHE)
+@task(name="fit-segmenter", cache_policy=STAGE_CACHE)
 def fit_segmentation(audio: list[ArtifactRef], segment: SegmentConfig, seed: int = 0) -> ArtifactRef:
     """Fit the unsupervised segmenter (k-means units when used, PCA) on the training audio."""
     feats = [f for ref in audio for f in _features(ref)]
@@ -175,7 +173,7 @@ def _segmenter(ref: ArtifactRef) -> SegmentModel:
     return SegmentModel.from_state_dict(torch.load(store().path(ref) / "segmenter.pt", weights_only=True))
 
 
-@task(name="segment-audio", task_run_name="segment-{audio.meta[split]}-{audio.meta[shard]}", cache_policy=_CACHE)
+@task(name="segment-audio", task_run_name="segment-{audio.meta[split]}-{audio.meta[shard]}", cache_policy=STAGE_CACHE)
 def segment_audio(audio: ArtifactRef, segmenter: ArtifactRef, segment: SegmentConfig) -> ArtifactRef:
     """Segment and pool one shard; keep segment labels (for the supervised reference) and
     reference phones (for evaluation) where flite's alignment or a transcript gives them."""
@@ -254,12 +252,7 @@ def load_recogniser(ref: ArtifactRef) -> TrainedGenerator:
     return TrainedGenerator(d["state"], d["in_dim"], d["n_phones"], d["step"], d["score"], history, d["hidden"])
 
 
-def _checkpoint_path(*parts: Any) -> Path:
-    key = hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:24]
-    return data_root() / "checkpoints" / f"speech-gan-{key}.pt"
-
-
-@task(name="train-gan", task_run_name="gan-seed-{seed}", cache_policy=_CACHE)
+@task(name="train-gan", task_run_name="gan-seed-{seed}", cache_policy=STAGE_CACHE)
 def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[ArtifactRef], gan: GanConfig,
                    lm_config: LmConfig, seed: int, device: DeviceRequest = "auto") -> ArtifactRef:
     """One GAN run; the checkpoint kept is the best by the unsupervised criterion. Test PER
@@ -270,17 +263,16 @@ def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[Ar
     lm = phone_lm(text, lm_config)
     test = load_segments(monitor) if monitor else None
     refs = reference_phones(test) if test else None
-    ckpt = _checkpoint_path(*(r.sha256 for r in train), text.sha256, gan.model_dump_json(),
-                            lm_config.model_dump_json(), seed)
+    ckpt = checkpoint_dir("speech-gan", run_key(train_gan_seed.fn, [r.sha256 for r in train], text.sha256,
+                                                gan.model_dump(mode="json"), lm_config.model_dump(mode="json"),
+                                                seed)) / "checkpoint.pt"
     resume = torch.load(ckpt, weights_only=True) if ckpt.is_file() else None
     if resume is not None:
         log.info(f"resuming GAN seed {seed} from step {resume['step']}")
 
     def save_checkpoint(state: dict) -> None:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_suffix(".part")
-        torch.save(state, tmp)
-        tmp.replace(ckpt)
+        with atomic_path(ckpt) as tmp:
+            torch.save(state, tmp)
 
     with device_slot(device) as dev:
         def test_per(generator: torch.nn.Module) -> dict[str, float | None]:
@@ -296,13 +288,13 @@ def train_gan_seed(train: list[ArtifactRef], text: ArtifactRef, monitor: list[Ar
         trained = train_gan(seg["x"], _text(text)["phones"], len(PHONES), gan, dev, seed,
                             score=lambda hyps: weighted_lm_ppl(hyps, lm), progress=progress,
                             checkpoint=save_checkpoint, resume=resume, monitor=test_per)
-    ckpt.unlink(missing_ok=True)
+    shutil.rmtree(ckpt.parent, ignore_errors=True)
     return _save_recogniser("speech-gan", f"gan-seed-{seed}", trained,
                             {"seed": seed, "seconds": round(time.perf_counter() - start, 1),
                              "origin": f"gan seed {seed}"})
 
 
-@task(name="self-train", task_run_name="self-train-{gan.meta[origin]}", cache_policy=_CACHE)
+@task(name="self-train", task_run_name="self-train-{gan.meta[origin]}", cache_policy=STAGE_CACHE)
 def self_train(gan: ArtifactRef, train: list[ArtifactRef], text: ArtifactRef, gan_config: GanConfig,
                supervised: SupervisedConfig, lm_config: LmConfig, device: DeviceRequest = "auto") -> ArtifactRef:
     """wav2vec-U's second step: retrain the wider supervised-architecture generator on the
@@ -328,7 +320,7 @@ SUPERVISED = "supervised reference"
 SUPERVISED_LINEAR = "supervised reference, GAN's generator"
 
 
-@task(name="train-reference", cache_policy=_CACHE)
+@task(name="train-reference", cache_policy=STAGE_CACHE)
 def train_reference(train: list[ArtifactRef], text: ArtifactRef, generator: GeneratorConfig,
                     supervised: SupervisedConfig, lm_config: LmConfig, n_eval: int,
                     device: DeviceRequest = "auto", origin: str = SUPERVISED) -> ArtifactRef | None:
@@ -373,7 +365,7 @@ def _score(name: str, hyps: list[list[str]], test: dict[str, list], text: Artifa
     return row
 
 
-@task(name="evaluate-recogniser", task_run_name="evaluate-{model.meta[origin]}", cache_policy=_CACHE)
+@task(name="evaluate-recogniser", task_run_name="evaluate-{model.meta[origin]}", cache_policy=STAGE_CACHE)
 def evaluate_recogniser(model: ArtifactRef, test: list[ArtifactRef], text: ArtifactRef, config: SpeechConfig,
                         decode: bool = True) -> dict[str, Any]:
     """PER on the test utterances and, with `decode`, WER after decoding to words. Reporting only."""
@@ -385,7 +377,7 @@ def evaluate_recogniser(model: ArtifactRef, test: list[ArtifactRef], text: Artif
     return row
 
 
-@task(name="evaluate-baseline", cache_policy=_CACHE)
+@task(name="evaluate-baseline", cache_policy=STAGE_CACHE)
 def evaluate_baseline(test: list[ArtifactRef], text: ArtifactRef, config: SpeechConfig,
                       decode: bool = True) -> dict[str, Any]:
     """The trivial row: the text's most frequent phone, once per utterance."""
@@ -396,7 +388,7 @@ def evaluate_baseline(test: list[ArtifactRef], text: ArtifactRef, config: Speech
     return row
 
 
-@task(name="evaluate-chance", cache_policy=_CACHE)
+@task(name="evaluate-chance", cache_policy=STAGE_CACHE)
 def evaluate_chance(test: list[ArtifactRef], text: ArtifactRef, config: SpeechConfig) -> dict[str, Any] | None:
     """Chance row: random stretches of the unpaired text as long as each reference (so PER
     shows what text-like output that ignores the audio scores). None without references."""
@@ -410,7 +402,7 @@ def evaluate_chance(test: list[ArtifactRef], text: ArtifactRef, config: SpeechCo
     return row
 
 
-@task(name="package-speech-model", cache_policy=_CACHE)
+@task(name="package-speech-model", cache_policy=STAGE_CACHE)
 def package_model(recogniser: ArtifactRef, segmenter: ArtifactRef, text: ArtifactRef,
                   config: SpeechConfig) -> ArtifactRef:
     """The selected recogniser, its front end, phone set, lexicon and word LM as ONE artifact

@@ -10,6 +10,8 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.device import DeviceRequest
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -210,23 +212,14 @@ class AlignConfig(_Frozen):
     evaluation: EvaluationConfig = EvaluationConfig()
 
 
-class Preset(str, Enum):
-    """Named configurations of the stage."""
 
-    PUBLISHED = "published"  # MUSE and VecMap as published
-    # Chosen on the en-fr Bible benchmark (about 8k/10k words) by the unsupervised criterion
-    # alone: similarity distributions of the whole vocabulary, self-learning on the whole
-    # vocabulary with shorter stochastic phases, refinement run longer.
-    SMALL_CORPUS = "small_corpus"
+class AlignStageConfig(_Frozen):
+    """The mapping stage: the algorithm's settings and the sweep the criterion chooses from."""
 
-
-def preset(name: Preset) -> AlignConfig:
-    """The configuration named `name`."""
-    configs = {
-        Preset.PUBLISHED: AlignConfig(),
-        Preset.SMALL_CORPUS: AlignConfig(
-            vecmap=VecMapConfig(init_vocab=20000, vocabulary_cutoff=20000, stochastic_interval=20, threshold=1e-3),
-            refine=RefineConfig(n_refinement=10),
-        ),
-    }
-    return configs[name]
+    align: AlignConfig = AlignConfig()
+    # Initialisations tried. IDENTICAL uses no dictionary but assumes a shared script (identical
+    # spellings seed the map); on pairs without one its runs are skipped and VECMAP remains.
+    methods: tuple[InitMethod, ...] = (InitMethod.VECMAP, InitMethod.IDENTICAL)
+    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed), in parallel
+    references: bool = True                                   # supervised / identical / copy rows
+    device: DeviceRequest = "auto"

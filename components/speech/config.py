@@ -1,7 +1,7 @@
 """Settings of the speech stage, grouped per component (frozen pydantic models).
 
 Every field has its default and a comment saying why. Variants are Enums; the model-selection
-metric is named explicitly (`SelectionMetric`), never a magic string.
+criterion and its direction are declared once, as a `components.report.Criterion`.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.corpus import SplitConfig
+from components.device import DeviceRequest
 
 
 class _Frozen(BaseModel):
@@ -82,11 +83,6 @@ class DiscriminatorConfig(_Frozen):
     discriminator_weight_decay: float = Field(1e-4, ge=0)
 
 
-class SelectionMetric(str, Enum):
-    # wav2vec-U: phone-LM perplexity of the outputs / (fraction of phone types used)^2; lower wins
-    weighted_lm_ppl = "weighted_lm_ppl"
-
-
 class GanConfig(_Frozen):
     generator: GeneratorConfig = GeneratorConfig()
     discriminator: DiscriminatorConfig = DiscriminatorConfig()
@@ -100,8 +96,6 @@ class GanConfig(_Frozen):
     gan_code_penalty: float = Field(2.0, ge=0)     # pushes batch phone-usage perplexity up
     gan_eval_every: int = Field(200, ge=1)         # steps between criterion evaluations
     gan_eval_utterances: int = Field(200, ge=1)    # audio utterances transcribed for the criterion
-    gan_seeds: tuple[int, ...] = (0, 1, 2)         # independent runs; winner picked by selection
-    selection: SelectionMetric = SelectionMetric.weighted_lm_ppl
 
 
 class LmConfig(_Frozen):
@@ -154,3 +148,14 @@ class SpeechDataConfig(_Frozen):
     test_audio_dir: Path | None = None             # the user's test audio (needs transcripts to score)
     transcripts: Path | None = None                # '<file name><TAB><text>' lines, evaluation only
     text_files: tuple[Path, ...] = ()              # the user's unpaired text, one sentence a line
+
+
+class SpeechStageConfig(_Frozen):
+    """The speech stage: data, the components' settings, the GAN seeds the criterion picks from."""
+
+    data: SpeechDataConfig = SpeechDataConfig()
+    speech: SpeechConfig = SpeechConfig()
+    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one GAN task each, in parallel
+    references: bool = True                                   # supervised reference rows
+    decode_words: bool = True                                 # WER after phones -> words
+    device: DeviceRequest = "auto"

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.atomic import atomic_path
 from components.errors import InputError
 from components.speech.phones import normalise_phone
 
@@ -53,17 +54,14 @@ def synthesise(text: str, voice: str, out_path: Path) -> list[AlignedPhone]:
     """
     if voice not in VOICES:
         raise InputError(voice, f"is not a 16 kHz flite voice; choose from {', '.join(VOICES)}")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".part.wav")
-    try:
-        res = subprocess.run(["flite", "-voice", voice, "-psdur", "-t", text, "-o", str(tmp)],
-                             capture_output=True, text=True, timeout=120)
-    except FileNotFoundError as e:
-        raise InputError("flite", "flite is not installed (Debian package flite)") from e
-    if res.returncode != 0 or not tmp.exists():
-        raise InputError(text[:60], f"flite ({voice}) failed: {res.stderr.strip()[:200]}")
-    tmp.replace(out_path)  # atomic: a killed run never leaves a half-written WAV behind
+    with atomic_path(Path(out_path)) as tmp:  # a killed run never leaves a half-written WAV behind
+        try:
+            res = subprocess.run(["flite", "-voice", voice, "-psdur", "-t", text, "-o", str(tmp)],
+                                 capture_output=True, text=True, timeout=120)
+        except FileNotFoundError as e:
+            raise InputError("flite", "flite is not installed (Debian package flite)") from e
+        if res.returncode != 0 or not tmp.exists():
+            raise InputError(text[:60], f"flite ({voice}) failed: {res.stderr.strip()[:200]}")
     return parse_psdur(res.stdout)
 
 

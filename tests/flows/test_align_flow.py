@@ -5,7 +5,8 @@ from components.align.config import AlignConfig, InitMethod
 from components.dictionary import write_pairs
 from components.embeddings import read_vec, write_vec
 from components.store import ArtifactStore
-from flows.align import AlignStageConfig, align_embeddings, spearman
+from components.align.config import AlignStageConfig
+from flows.align import align_embeddings, spearman
 from tasks.align import run_name
 from tests.components.align.conftest import planted_pair
 

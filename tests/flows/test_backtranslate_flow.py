@@ -5,8 +5,9 @@ from components.corpus import Sentences
 from components.embeddings import write_vec
 from components.errors import InputError
 from components.store import ArtifactStore
-from flows.backtranslate import BacktranslateStageConfig, backtranslate, translate, translation_section
-from tests.components.translate.conftest import _one_thread, cipher_pair, tiny_config  # noqa: F401 (autouse)
+from components.backtranslate.config import BacktranslateStageConfig
+from flows.backtranslate import backtranslate, translate, translation_section
+from tests.components.backtranslate.conftest import _one_thread, cipher_pair, tiny_config  # noqa: F401 (autouse)
 
 
 def _sentences(lines):

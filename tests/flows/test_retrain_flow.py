@@ -3,7 +3,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
 
 from components.align.config import AlignConfig
-from flows.align import AlignStageConfig
+from components.align.config import AlignStageConfig
 from flows.retrain import retrain
 from tasks.retrain import registry
 from tests.flows.test_corpus_flow import _config, files  # noqa: F401

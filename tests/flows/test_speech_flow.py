@@ -15,7 +15,8 @@ from components.speech.config import (DecodeConfig, DiscriminatorConfig, GanConf
                                       SpeechDataConfig, SupervisedConfig)
 from components.speech.synth import synthesise
 from components.store import ArtifactStore
-from flows.speech import SpeechStageConfig, speech, speech_section, transcribe
+from components.speech.config import SpeechStageConfig
+from flows.speech import speech, speech_section, transcribe
 from tasks.speech import SUPERVISED, SUPERVISED_LINEAR
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")

@@ -2,7 +2,8 @@ import inspect
 
 import torch
 
-from components.align import AlignConfig, align, evaluate_result
+from components.align.config import AlignConfig
+from components.align.pipeline import align, evaluate_result
 from components.align.config import CriterionConfig, CriterionKind, Retrieval, RetrievalConfig
 from components.align.criterion import selection_criterion
 from components.align.normalize import unit_length

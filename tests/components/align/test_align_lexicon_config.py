@@ -61,11 +61,3 @@ def test_bad_dictionary_files(tmp_path):
     with pytest.raises(InputError, match="no pairs"):
         read_dictionary(empty)
 
-
-def test_presets():
-    from components.align.config import Preset, preset
-
-    assert preset(Preset.PUBLISHED) == AlignConfig()
-    small = preset(Preset.SMALL_CORPUS)
-    assert small.vecmap.stochastic_interval == 20 and small.refine.n_refinement == 10
-    assert all(isinstance(preset(p), AlignConfig) for p in Preset)

@@ -1,6 +1,7 @@
 import pytest
 
-from components.align import AlignConfig, InitMethod, align, evaluate_result
+from components.align.config import AlignConfig, InitMethod
+from components.align.pipeline import align, evaluate_result
 from components.align.config import OrthographicConfig
 from components.align.orthographic import NoSeedError, fold_accents, identical_string_pairs, orthographic_seed
 from components.embeddings import Embeddings

@@ -1,17 +1,11 @@
 import numpy as np
 import pytest
 
-from components.align import (
-    AlignConfig,
-    InitMethod,
-    Stage,
-    align,
-    align_identical_strings,
-    align_supervised,
-    evaluate_copy,
-    evaluate_result,
-    select_best,
-)
+from components.align.config import AlignConfig, InitMethod
+from components.align.evaluate import evaluate_copy
+from components.align.pipeline import (align, align_identical_strings, align_supervised, evaluate_result,
+                                       select_best)
+from components.align.state import Stage
 from components.embeddings import Embeddings
 from components.errors import InputError
 

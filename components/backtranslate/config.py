@@ -5,6 +5,8 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.device import DeviceRequest
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,9 +64,8 @@ class TrainConfig(_Frozen):
 
 
 class DecodeConfig(_Frozen):
-    """Search used for evaluation and for users."""
+    """Search limits used for evaluation and for users (the beam width is a call argument)."""
 
-    beam: int = Field(4, ge=1)                    # 1 = greedy
     length_penalty: float = Field(1.0, ge=0)      # hypothesis score / length ** length_penalty
     max_len_a: float = Field(1.5, gt=0)           # output length limit: a * source length + b
     max_len_b: int = Field(10, ge=1)
@@ -79,3 +80,12 @@ class TranslateConfig(_Frozen):
     train: TrainConfig = TrainConfig()
     decode: DecodeConfig = DecodeConfig()
     csls_k: int = Field(10, ge=1)                 # neighbourhood of CSLS in word-by-word translation
+
+
+class BacktranslateStageConfig(_Frozen):
+    """The back-translation stage: model, noise, training schedule, search, and what is evaluated."""
+
+    translate: TranslateConfig = TranslateConfig()
+    eval_beam: int = Field(4, ge=1)                         # search on the test verses (1 = greedy)
+    test_sentences: int | None = Field(None, ge=1)          # first N test verses (None: all)
+    device: DeviceRequest = "auto"

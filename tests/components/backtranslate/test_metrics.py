@@ -1,7 +1,7 @@
 """BLEU and chrF through sacrebleu on tokenised text."""
 import pytest
 
-from components.translate.metrics import bleu, chrf
+from components.backtranslate.metrics import bleu, chrf
 
 
 def test_identical_text_scores_100_and_unrelated_text_scores_low():

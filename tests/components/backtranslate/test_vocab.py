@@ -4,7 +4,7 @@ import pytest
 
 from components.embeddings import Embeddings
 from components.errors import InputError
-from components.translate.vocab import SPECIALS, UNK_ID, Vocabulary
+from components.backtranslate.vocab import SPECIALS, UNK_ID, Vocabulary
 
 
 def test_build_keeps_the_most_frequent_words_after_the_specials():

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from components.errors import InputError
-from components.translate.bundle import load_bundle, replace_unknown, save_bundle, translate_text
-from components.translate.train import (ae_weight, encode_corpus, expected_steps, length_batches, load_checkpoint,
+from components.backtranslate.bundle import load_bundle, replace_unknown, save_bundle, translate_text
+from components.backtranslate.train import (ae_weight, encode_corpus, expected_steps, length_batches, load_checkpoint,
                                         new_model, prepare_corpora, train)
-from components.translate.vocab import UNK_ID
-from tests.components.translate.conftest import tiny_config
+from components.backtranslate.vocab import UNK_ID
+from tests.components.backtranslate.conftest import tiny_config
 
 CPU = torch.device("cpu")
 ROOT = Path(__file__).resolve().parents[3]
@@ -74,8 +74,8 @@ def test_checkpoint_round_trips_and_resume_continues_from_the_saved_step(pair, t
 _KILLED = textwrap.dedent("""
     import sys, torch
     torch.set_num_threads(1)
-    from tests.components.translate.conftest import cipher_pair, tiny_config
-    from components.translate.train import new_model, prepare_corpora, train
+    from tests.components.backtranslate.conftest import cipher_pair, tiny_config
+    from components.backtranslate.train import new_model, prepare_corpora, train
     pair, config = cipher_pair(), tiny_config(steps=100000, checkpoint_every=5, valid_sentences=5)
     tm = new_model(config, pair.vocabs, pair.aligned, torch.device("cpu"))
     data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config)

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from components.translate.config import EmbeddingMode, ModelConfig
-from components.translate.vocab import BOS_ID, PAD_ID
+from components.backtranslate.config import EmbeddingMode, ModelConfig
+from components.backtranslate.vocab import BOS_ID, PAD_ID
 
 
 class Attention(nn.Module):

@@ -4,9 +4,9 @@ from collections import Counter
 import pytest
 import torch
 
-from components.translate.config import NoiseConfig
-from components.translate.noise import add_noise, blank, local_shuffle, word_dropout
-from components.translate.vocab import BLANK_ID
+from components.backtranslate.config import NoiseConfig
+from components.backtranslate.noise import add_noise, blank, local_shuffle, word_dropout
+from components.backtranslate.vocab import BLANK_ID
 
 SENTENCE = list(range(10, 40))
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from components.embeddings import Embeddings
-from components.translate.config import DecodeConfig, ModelConfig, TrainConfig, TranslateConfig
-from components.translate.vocab import Vocabulary
-from components.translate.wordbyword import csls_lexicon
+from components.backtranslate.config import DecodeConfig, ModelConfig, TrainConfig, TranslateConfig
+from components.backtranslate.vocab import Vocabulary
+from components.backtranslate.wordbyword import csls_lexicon
 
 
 @dataclass
@@ -54,7 +54,7 @@ def tiny_config(**train: object) -> TranslateConfig:
          "ae_decay_steps": 20, "valid_sentences": 20, "lr": 1e-3, **train}
     return TranslateConfig(model=ModelConfig(d_model=32, layers=1, heads=2, ff=64, vocabulary=100, max_positions=40,
                                              dropout=0.0),
-                           train=TrainConfig(**t), decode=DecodeConfig(beam=2, batch_sentences=16))
+                           train=TrainConfig(**t), decode=DecodeConfig(batch_sentences=16))
 
 
 @pytest.fixture(autouse=True)

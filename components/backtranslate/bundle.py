@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from components.errors import InputError
-from components.translate.config import TranslateConfig
-from components.translate.decode import translate_ids
-from components.translate.model import Translator
-from components.translate.vocab import UNK_ID, Vocabulary
+from components.backtranslate.config import TranslateConfig
+from components.backtranslate.decode import translate_ids
+from components.backtranslate.model import Translator
+from components.backtranslate.vocab import UNK_ID, Vocabulary
 
 WEIGHTS, CONFIG = "model.pt", "config.json"
 
@@ -92,6 +92,7 @@ def load_bundle(directory: Path, device: torch.device) -> TranslationModel:
     if not (directory / CONFIG).is_file() or not (directory / WEIGHTS).is_file():
         raise InputError(directory, f"not a translation model (expected {CONFIG} and {WEIGHTS})")
     info = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+    info["config"].get("decode", {}).pop("beam", None)  # a dead field of models saved before it went
     config = TranslateConfig.model_validate(info["config"])
     vocabs = tuple(Vocabulary.read(lang, directory / f"vocab.{lang}.txt") for lang in info["langs"])
     dim = info["embedding_dim"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from components.translate.model import Translator, batch_tensor
-from components.translate.vocab import BOS_ID, EOS_ID
+from components.backtranslate.model import Translator, batch_tensor
+from components.backtranslate.vocab import BOS_ID, EOS_ID
 
 
 def _limits(src: list[list[int]], a: float, b: int, cap: int) -> list[int]:

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from components.translate.config import ModelConfig
-from components.translate.decode import beam_search, greedy, translate_ids
-from components.translate.model import Translator
+from components.backtranslate.config import ModelConfig
+from components.backtranslate.decode import beam_search, greedy, translate_ids
+from components.backtranslate.model import Translator
 
 CPU = torch.device("cpu")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from components.translate.config import NoiseConfig
-from components.translate.vocab import BLANK_ID
+from components.backtranslate.config import NoiseConfig
+from components.backtranslate.vocab import BLANK_ID
 
 
 def word_dropout(ids: list[int], p: float, gen: torch.Generator) -> list[int]:

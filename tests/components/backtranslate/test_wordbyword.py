@@ -2,8 +2,8 @@
 import numpy as np
 
 from components.embeddings import Embeddings
-from components.translate.vocab import SPECIALS, UNK_ID, Vocabulary
-from components.translate.wordbyword import csls_lexicon, id_map, translate_words
+from components.backtranslate.vocab import SPECIALS, UNK_ID, Vocabulary
+from components.backtranslate.wordbyword import csls_lexicon, id_map, translate_words
 
 
 def test_csls_recovers_a_planted_lexicon():

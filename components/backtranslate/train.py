@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,16 +20,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from components.atomic import atomic_path
 from components.embeddings import Embeddings
 from components.errors import InputError, UnpairedError
-from components.translate.bundle import TranslationModel, translate_text
-from components.translate.config import TranslateConfig, TrainConfig
-from components.translate.decode import greedy
-from components.translate.metrics import bleu
-from components.translate.model import Translator, batch_tensor
-from components.translate.noise import add_noise
-from components.translate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
-from components.translate.wordbyword import id_map
+from components.backtranslate.bundle import TranslationModel, translate_text
+from components.backtranslate.config import TranslateConfig, TrainConfig
+from components.backtranslate.decode import greedy
+from components.backtranslate.metrics import bleu
+from components.backtranslate.model import Translator, batch_tensor
+from components.backtranslate.noise import add_noise
+from components.backtranslate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
+from components.backtranslate.wordbyword import id_map
 
 
 class TrainingDiverged(UnpairedError):
@@ -106,16 +106,13 @@ class TrainState:
 
 def save_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
                     state: TrainState, fingerprint: str) -> None:
-    """Write the checkpoint to a temporary file and rename it over `path` (atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"fingerprint": fingerprint, "step": state.step, "seconds": state.seconds,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "history": state.history, "best_state": state.best_state,
-                "best_criterion": state.best_criterion, "best_step": state.best_step}, tmp)
-    os.replace(tmp, path)
+    """Write the checkpoint at `path`, atomically."""
+    with atomic_path(Path(path)) as tmp:
+        torch.save({"fingerprint": fingerprint, "step": state.step, "seconds": state.seconds,
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    "history": state.history, "best_state": state.best_state,
+                    "best_criterion": state.best_criterion, "best_step": state.best_step}, tmp)
 
 
 def load_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,

@@ -1,0 +1,130 @@
+"""Typed stage results: rows with a kind, a criterion that declares its direction, and one
+rendering for the Prefect artifacts, the terminal table and the benchmark report."""
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class RowKind(str, Enum):
+    """What a result row is, so code never finds rows by their display name."""
+
+    UNSUPERVISED = "unsupervised"  # a run the unsupervised criterion chooses among
+    SELF_TRAINED = "self-trained"  # retrained on an unsupervised model's own labels
+    SUPERVISED = "supervised"      # trained on labels or the seed dictionary: a reference
+    REFERENCE = "reference"        # another reference that sees no labels (identical strings)
+    BASELINE = "baseline"          # what a trivial system scores (copy, word by word, most frequent)
+    CHANCE = "chance"              # output that ignores the input
+
+
+class Criterion(BaseModel):
+    """An unsupervised selection criterion; the direction is declared here and nowhere else."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    higher_is_better: bool
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score `a` beats score `b`."""
+        return a > b if self.higher_is_better else a < b
+
+    def best(self, items: Iterable[T], score: Callable[[T], float]) -> T:
+        """The item with the best score (the first of equals)."""
+        items = list(items)
+        if not items:
+            raise ValueError(f"nothing to select by {self.name}")
+        best = items[0]
+        for item in items[1:]:
+            if self.better(score(item), score(best)):
+                best = item
+        return best
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+class Row(BaseModel):
+    """One system of a stage's result."""
+
+    name: str
+    kind: RowKind
+    metrics: dict[str, Any] = Field(default_factory=dict)  # fractions stay fractions here
+    criterion: float | None = None
+    selected: bool = False
+
+
+class Column(BaseModel):
+    """How one metric is shown: `percent` multiplies a fraction by 100."""
+
+    key: str
+    header: str
+    percent: bool = False
+    digits: int = 2
+
+
+class StageReport(BaseModel):
+    """Rows, columns and notes of a stage, rendered the same way for every reader."""
+
+    key: str                                    # the Prefect artifact key, e.g. alignment-en-fr
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    notes: list[str] = Field(default_factory=list)   # markdown paragraphs
+    plots: dict[str, str] = Field(default_factory=dict)  # name -> PNG path
+
+    def rows_of(self, *kinds: RowKind) -> list[Row]:
+        return [r for r in self.rows if r.kind in kinds]
+
+    def selected(self) -> Row | None:
+        return next((r for r in self.rows if r.selected), None)
+
+    def table(self) -> list[dict[str, Any]]:
+        """One dict per row, display values (what the UI table and the terminal show)."""
+        out = []
+        for r in self.rows:
+            row: dict[str, Any] = {"system": r.name, "kind": r.kind.value}
+            for c in self.columns:
+                row[c.header] = _display(r.metrics.get(c.key), c)
+            row["criterion"] = "" if r.criterion is None else f"{r.criterion:.4g}"
+            row["selected"] = "yes" if r.selected else ""
+            out.append(row)
+        return out
+
+    def markdown(self, embed_plots: bool = False) -> str:
+        """Title, notes, the table and the plots (paths, or embedded as data URIs)."""
+        table = self.table()
+        lines = [f"# {self.title}", ""]
+        for note in self.notes:
+            lines += [note, ""]
+        if table:
+            header = list(table[0])
+            lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in table]
+            lines.append("")
+        for name, path in self.plots.items():
+            lines += [_image(name, Path(path)) if embed_plots else f"{name}: `{path}`", ""]
+        return "\n".join(lines)
+
+
+def _display(value: Any, column: Column) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{100 * value if column.percent else value:.{column.digits}f}"
+    return str(value)
+
+
+def _image(name: str, path: Path) -> str:
+    if not path.is_file():
+        return f"{name}: `{path}` (missing)"
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f"![{name}](data:image/png;base64,{data})"
