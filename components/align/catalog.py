@@ -1,0 +1,67 @@
+"""File formats of the mapping stage's artifacts: each a small dataclass, `save(dir)` / `load(dir)`."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from components.align.lexicon import LexiconEntry, write_lexicon
+from components.embeddings import Embeddings, read_vec, write_vec
+
+
+def _save_side(emb: Embeddings, directory: Path, name: str) -> None:
+    np.save(directory / f"{name}.npy", emb.vectors.astype(np.float32))
+    (directory / f"{name}.words").write_text("\n".join(emb.words) + "\n", encoding="utf-8")
+
+
+def _load_side(directory: Path, name: str) -> Embeddings:
+    words = (directory / f"{name}.words").read_text(encoding="utf-8").splitlines()
+    return Embeddings(words, np.load(directory / f"{name}.npy"))
+
+
+@dataclass
+class AlignmentRun:
+    """One run's mapped spaces (unit rows, one shared space) and its training history."""
+
+    src: Embeddings
+    tgt: Embeddings
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        _save_side(self.src, directory, "src")
+        _save_side(self.tgt, directory, "tgt")
+        (directory / "history.json").write_text(json.dumps(self.history, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "AlignmentRun":
+        directory = Path(directory)
+        history_file = directory / "history.json"
+        history = json.loads(history_file.read_text(encoding="utf-8")) if history_file.is_file() else []
+        return cls(_load_side(directory, "src"), _load_side(directory, "tgt"), history)
+
+
+@dataclass
+class AlignedExport:
+    """The selected map as two `.vec` files named by language, and its CSLS lexicon."""
+
+    src_lang: str
+    tgt_lang: str
+    src: Embeddings
+    tgt: Embeddings
+    lexicon: list[LexiconEntry] = field(default_factory=list)
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        write_vec(self.src, directory / f"{self.src_lang}.vec")
+        write_vec(self.tgt, directory / f"{self.tgt_lang}.vec")
+        write_lexicon(self.lexicon, directory / "lexicon.tsv")
+
+    @classmethod
+    def load(cls, directory: Path, src_lang: str, tgt_lang: str) -> "AlignedExport":
+        """The two aligned spaces (the lexicon is left on disk: readers recompute what they need)."""
+        directory = Path(directory)
+        return cls(src_lang, tgt_lang, read_vec(directory / f"{src_lang}.vec"), read_vec(directory / f"{tgt_lang}.vec"))
