@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from components.corpus import DictionaryConfig, stable_unit
 from components.errors import InputError
@@ -80,6 +81,12 @@ def write_pairs(pairs: Iterable[tuple[str, str]], path: Path) -> None:
     Path(path).write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
 
 
-def read_pairs(path: Path) -> list[tuple[str, str]]:
-    """Inverse of write_pairs."""
-    return read_dictionary_tsv(path)
+def save_split(split: DictionarySplit, directory: Path) -> None:
+    """The `dictionary` artifact: `seed.tsv` and `test.tsv`."""
+    write_pairs(split.seed, Path(directory) / "seed.tsv")
+    write_pairs(split.test, Path(directory) / "test.tsv")
+
+
+def load_part(directory: Path, part: Literal["seed", "test"]) -> list[tuple[str, str]]:
+    """One part of a `dictionary` artifact."""
+    return read_dictionary_tsv(Path(directory) / f"{part}.tsv")

@@ -1,6 +1,7 @@
 """Word embeddings: fastText skipgram training and the `.vec` text format."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +141,21 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int) -> tuple
         raise InputError(corpus, f"only {len(words)} words reach min_count={config.min_count}")
     vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
     return Embeddings(list(words), vectors), [int(c) for c in counts]
+
+
+def save_vectors(emb: Embeddings, counts: Sequence[int], directory: Path) -> None:
+    """The `vectors` artifact: `vectors.vec` plus `vocab.tsv` (word, corpus count)."""
+    write_vec(emb, Path(directory) / "vectors.vec")
+    (Path(directory) / "vocab.tsv").write_text("".join(f"{w}\t{c}\n" for w, c in zip(emb.words, counts)),
+                                               encoding="utf-8")
+
+
+def load_vectors(directory: Path) -> Embeddings:
+    """The embeddings of a `vectors` artifact."""
+    return read_vec(Path(directory) / "vectors.vec")
+
+
+def load_vocabulary(directory: Path) -> list[str]:
+    """The words of a `vectors` artifact, most frequent first."""
+    lines = (Path(directory) / "vocab.tsv").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t", 1)[0] for line in lines]

@@ -2,40 +2,65 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
 from pydantic import BaseModel
 
-from components.align.config import AlignStageConfig, CriterionConfig, CriterionKind, InitMethod
+from components.align.config import AlignStageConfig, InitMethod
+from components.align.criterion import criterion_of
 from components.errors import InputError
+from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.stats import spearman
 from components.store import ArtifactRef
-from tasks.align import (align_reference, align_run, evaluate_alignment, evaluate_copy_row, export_alignment,
-                         plot_alignment, publish_alignment_report, run_name)
+from tasks.align.evaluate import evaluate_alignment, evaluate_copy_row
+from tasks.align.export import export_alignment
+from tasks.align.report import plot_alignment, publish_alignment_report, run_name
+from tasks.align.run import align_reference, align_run
 from tasks.runtime import data_root
 from tasks.store import store
 
 REPORT_KEYS = ("p1_csls_s2t", "p1_csls_t2s", "p5_csls_s2t", "p10_csls_s2t", "p1_nn_s2t", "p1_nn_t2s")
+# Reference rows: what each is (their names are the benchmark report's keys too).
+REFERENCES = {"procrustes_seed": RowKind.SUPERVISED, "procrustes_seed_raw": RowKind.SUPERVISED,
+              "identical_strings": RowKind.REFERENCE}
+COPY = "copy"
 
 
 class AlignStageResult(BaseModel):
+    pair: str
     selected: ArtifactRef            # the winning run (mapped spaces, history)
     exported: ArtifactRef            # aligned .vec files and lexicon.tsv
-    rows: dict[str, dict[str, Any]]  # run or reference name -> metrics
+    rows: list[Row]                  # sweep runs (UNSUPERVISED) and the reference rows
+    criterion: Criterion             # what selected the map
     spearman_criterion_p1: float | None      # over the sweep, against test P@1 (reported, never used)
     spearman_criterion_dev_p1: float | None  # against P@1 on the seed part (the check a user can run)
-    criterion_name: str                      # what selected the map, for reports and champion records
     plot: str
     seconds: float
 
+    def row(self, name: str) -> Row | None:
+        return next((r for r in self.rows if r.name == name), None)
 
-def criterion_name(config: CriterionConfig) -> str:
-    """How the report describes the selection criterion."""
-    if config.kind is CriterionKind.MUTUAL_NN:
-        return f"share of the {config.n_most_frequent} most frequent source words that translate back to themselves"
-    return f"MUSE mean CSLS cosine of the {config.n_most_frequent} most frequent source words"
+    def selected_row(self) -> Row:
+        return next(r for r in self.rows if r.selected)
+
+    def report(self) -> StageReport:
+        sel = self.selected_row()
+        best = "highest" if self.criterion.higher_is_better else "lowest"
+        notes = [f"Selected **{sel.name}**: {best} unsupervised criterion "
+                 f"({sel.criterion:.4f}; {self.criterion.name} after refinement, no dictionary) among "
+                 f"{len([r for r in self.rows if r.kind is RowKind.UNSUPERVISED])} runs. Spearman rank correlation "
+                 f"of the criterion over the sweep with P@1 on the seed dictionary (which no unsupervised run "
+                 f"sees): {_round(self.spearman_criterion_dev_p1)}; with test P@1: "
+                 f"{_round(self.spearman_criterion_p1)}.",
+                 f"Aligned vectors and lexicon: `{store().path(self.exported)}`"]
+        if any(r.name.startswith(InitMethod.IDENTICAL.value) for r in self.rows if r.kind is RowKind.UNSUPERVISED):
+            notes.insert(1, "Runs named `identical` start from words spelled alike in both languages: no "
+                            "dictionary, but a shared-script assumption.")
+        columns = [Column(key=k, header=f"{k} %", percent=True, digits=1) for k in REPORT_KEYS]
+        columns.append(Column(key="dev_p1_csls_s2t", header="dev_p1_csls_s2t %", percent=True, digits=1))
+        return StageReport(key=f"alignment-{self.pair}", title=f"Alignment {self.pair}", columns=columns,
+                           rows=self.rows, notes=notes, plots={"training": self.plot})
 
 
 def _round(value: float | None) -> float | None:
@@ -49,6 +74,7 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     start = time.perf_counter()
     opts = {"refresh_cache": refresh}
     pair = f"{src_vectors.meta['lang']}-{tgt_vectors.meta['lang']}"
+    criterion = criterion_of(config.align.criterion)
     runs = [align_run.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary, config.align, m, s,
                                                   config.device)
             for m in config.methods for s in config.seeds]
@@ -56,45 +82,66 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     if config.references:
         refs = {which: align_reference.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary,
                                                                      config.align, which, config.device)
-                for which in ("procrustes_seed", "procrustes_seed_raw", "identical_strings")}
-    run_refs = [r.result() for r in runs]
-    run_refs = [r for r in run_refs if r is not None]  # methods that could not start on this pair
+                for which in REFERENCES}
+    run_refs = [r for r in (f.result() for f in runs) if r is not None]  # None: could not start on this pair
     if not run_refs:
         raise InputError(pair, "no alignment run could start (see the skipped runs in the log)")
-    selected = max(run_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no test data involved
+    selected = criterion.best(run_refs, lambda r: r.meta["criterion"])  # unsupervised: no test data involved
     exported = export_alignment.submit(selected, config.align, *pair.split("-"))
     evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align, dev=True) for r in run_refs}
-    rows: dict[str, dict[str, Any]] = {}
-    for r, ev in evaluations.items():
-        rows[run_name(r)] = ev.result()
+    rows = [Row(name=run_name(r), kind=RowKind.UNSUPERVISED, metrics=ev.result(), criterion=r.meta["criterion"],
+                selected=r == selected) for r, ev in evaluations.items()]
     if config.references:
         for which, fut in refs.items():
-            if fut.result() is not None:
-                rows[which] = evaluate_alignment.submit(fut.result(), dictionary, config.align).result()
-        rows["copy"] = evaluate_copy_row.submit(src_vectors, tgt_vectors, dictionary, config.align).result()
-    criteria = [r.meta["criterion"] for r in run_refs]
-    rho = spearman(criteria, [rows[run_name(r)]["p1_csls_s2t"] for r in run_refs])
-    rho_dev = spearman(criteria, [rows[run_name(r)]["dev_p1_csls_s2t"] for r in run_refs])
+            if (ref := fut.result()) is not None:
+                metrics = evaluate_alignment.submit(ref, dictionary, config.align).result()
+                rows.append(Row(name=which, kind=REFERENCES[which], metrics=metrics, criterion=ref.meta["criterion"]))
+        copy = evaluate_copy_row.submit(src_vectors, tgt_vectors, dictionary, config.align).result()
+        rows.append(Row(name=COPY, kind=RowKind.BASELINE, metrics=copy))
+    sweep = [r for r in rows if r.kind is RowKind.UNSUPERVISED]
+    criteria = [r.criterion for r in sweep]
     plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{pair}.png")
-    name = run_name(selected)
-    criterion = criterion_name(config.align.criterion)
-    table = [{"run": k, **{m: round(100 * v[m], 1) for m in REPORT_KEYS},
-              "criterion": round(v["criterion"], 4) if v.get("criterion") is not None else "",
-              # only the unsupervised runs have it: the references trained on the seed part
-              "dev_p1_csls_s2t": round(100 * v["dev_p1_csls_s2t"], 1) if "dev_p1_csls_s2t" in v else "",
-              "selected": "yes" if k == name else ""} for k, v in rows.items()]
-    summary = (f"# Alignment {pair}\n\nSelected **{name}**: highest unsupervised criterion "
-               f"({selected.meta['criterion']:.4f}; {criterion} after refinement, "
-               f"no dictionary) "
-               f"among {len(run_refs)} runs. Spearman rank correlation of the criterion over the sweep with "
-               f"P@1 on the seed dictionary (which no unsupervised run sees): {_round(rho_dev)}; "
-               f"with test P@1: {_round(rho)}.\n\n"
-               + ("Runs named `identical` start from words spelled alike in both languages: no dictionary, "
-                  "but a shared-script assumption.\n\n" if InitMethod.IDENTICAL in config.methods else "")
-               + f"Training plot: `{plot}`\n"
-               f"Aligned vectors and lexicon: `{store().path(exported.result())}`\n")
-    publish_alignment_report(pair, table, summary)
-    print(summary)
-    return AlignStageResult(selected=selected, exported=exported.result(), rows=rows,
-                            spearman_criterion_p1=rho, spearman_criterion_dev_p1=rho_dev, criterion_name=criterion,
-                            plot=str(plot), seconds=time.perf_counter() - start)
+    result = AlignStageResult(
+        pair=pair, selected=selected, exported=exported.result(), rows=rows, criterion=criterion,
+        spearman_criterion_p1=spearman(criteria, [r.metrics["p1_csls_s2t"] for r in sweep]),
+        spearman_criterion_dev_p1=spearman(criteria, [r.metrics["dev_p1_csls_s2t"] for r in sweep]),
+        plot=str(plot), seconds=time.perf_counter() - start)
+    report = result.report()
+    publish_alignment_report(report)
+    print(report.markdown())
+    return result
+
+
+def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:
+    """DESIGN.md section 5 keys: the selected unsupervised run, the reference rows, the sweep."""
+    def metrics(row: Row) -> dict[str, Any]:
+        m = row.metrics
+        out = {k: m[k] for k in REPORT_KEYS}
+        out["p1_by_bucket"] = m.get("p1_by_bucket", {})
+        out["without_identical"] = m.get("without_identical")
+        for k in ("criterion", "seconds"):
+            if m.get(k) is not None:
+                out[k] = m[k]
+        return out
+
+    sel = result.selected.meta
+    exported = store().path(result.exported)
+    section: dict[str, Any] = {
+        "unsupervised": {**metrics(result.selected_row()), "method": sel["method"], "seed": sel["seed"],
+                         "vectors": {"src": str(exported / f"{src_lang}.vec"),
+                                     "tgt": str(exported / f"{tgt_lang}.vec")},
+                         "lexicon": str(exported / "lexicon.tsv")},
+        "selection": f"{'max' if result.criterion.higher_is_better else 'min'} unsupervised criterion "
+                     f"({result.criterion.name}, after refinement)",
+        "spearman_criterion_p1": result.spearman_criterion_p1,
+        "spearman_criterion_dev_p1": result.spearman_criterion_dev_p1,
+        "sweep": {r.name: {"p1_csls_s2t": r.metrics["p1_csls_s2t"], "dev_p1_csls_s2t": r.metrics["dev_p1_csls_s2t"],
+                           "criterion": r.criterion}
+                  for r in result.rows if r.kind is RowKind.UNSUPERVISED},
+        "plot": result.plot,
+        "seconds": round(result.seconds, 1),
+    }
+    for r in result.rows:
+        if r.kind is not RowKind.UNSUPERVISED:
+            section[r.name] = metrics(r)
+    return section

@@ -11,7 +11,7 @@ from components import presets
 from components.atomic import write_json
 from components.presets import Preset
 
-from flows.align import REPORT_KEYS, AlignStageResult, align_embeddings, run_name
+from flows.align import align_embeddings, alignment_section
 from flows.backtranslate import backtranslate, translation_section
 from flows.corpus import prepare_corpus
 from flows.runner import task_runner
@@ -23,40 +23,6 @@ from tasks.store import store
 def write_report(report: dict[str, Any], out: Path) -> Path:
     """Write the report atomically, so a reader never sees half a file."""
     return write_json(Path(out), report, indent=2)
-
-
-def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:
-    """DESIGN.md section 5 keys: the selected unsupervised run, the reference rows, the sweep."""
-    def row(metrics: dict[str, Any]) -> dict[str, Any]:
-        out = {k: metrics[k] for k in REPORT_KEYS}
-        out["p1_by_bucket"] = metrics.get("p1_by_bucket", {})
-        out["without_identical"] = metrics.get("without_identical")
-        for k in ("criterion", "seconds"):
-            if metrics.get(k) is not None:
-                out[k] = metrics[k]
-        return out
-
-    sel = result.selected.meta
-    exported = store().path(result.exported)
-    section: dict[str, Any] = {
-        "unsupervised": {**row(result.rows[run_name(result.selected)]),
-                         "method": sel["method"], "seed": sel["seed"],
-                         "vectors": {"src": str(exported / f"{src_lang}.vec"),
-                                     "tgt": str(exported / f"{tgt_lang}.vec")},
-                         "lexicon": str(exported / "lexicon.tsv")},
-        "selection": f"max unsupervised criterion ({result.criterion_name}, after refinement)",
-        "spearman_criterion_p1": result.spearman_criterion_p1,
-        "spearman_criterion_dev_p1": result.spearman_criterion_dev_p1,
-        "sweep": {k: {"p1_csls_s2t": v["p1_csls_s2t"], "dev_p1_csls_s2t": v["dev_p1_csls_s2t"],
-                      "criterion": v["criterion"]}
-                  for k, v in result.rows.items() if " seed " in k},
-        "plot": result.plot,
-        "seconds": round(result.seconds, 1),
-    }
-    for name in ("procrustes_seed", "procrustes_seed_raw", "identical_strings", "copy"):
-        if name in result.rows:
-            section[name] = row(result.rows[name])
-    return section
 
 
 @flow(name="benchmark", log_prints=True, task_runner=task_runner())

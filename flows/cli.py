@@ -69,6 +69,13 @@ def print_rows(title: str, rows: list[dict[str, object]]) -> None:
     console.print(table)
 
 
+def print_report(report, title: str | None = None) -> None:
+    """A stage's rows, as the UI's table shows them."""
+    rows = report.table()
+    if rows:
+        print_rows(title or report.title, rows)
+
+
 def _run(fn, *args, **kwargs):
     """Run a flow; user errors become one clear line instead of a trace."""
     try:
@@ -275,14 +282,7 @@ def transcribe(
 
 def print_alignment(result) -> None:
     """The alignment rows (P@1 in %) with the selected run marked."""
-    from flows.align import run_name
-
-    chosen = run_name(result.selected)
-    print_rows(f"Word translation, P@1 % ({result.seconds:.0f} s)", [
-        {"run": k, "csls s->t": f"{100 * v['p1_csls_s2t']:.1f}", "csls t->s": f"{100 * v['p1_csls_t2s']:.1f}",
-         "nn s->t": f"{100 * v['p1_nn_s2t']:.1f}",
-         "criterion": f"{v['criterion']:.4f}" if v.get("criterion") is not None else "",
-         "selected": "<-" if k == chosen else ""} for k, v in result.rows.items()])
+    print_report(result.report(), f"Word translation, P@1 % ({result.seconds:.0f} s)")
 
 
 @app.command()

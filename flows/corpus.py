@@ -11,8 +11,10 @@ from components.corpus import CorpusConfig
 from components.presets import Preset
 from components.store import ArtifactRef
 from flows.runner import task_runner
-from tasks.corpus import (build_dictionary, check_leakage, fingerprint_sources, prepare_side,
-                          prepare_test, publish_corpus_report, train_embeddings)
+from tasks.corpus.dictionary import build_dictionary
+from tasks.corpus.embeddings import train_embeddings
+from tasks.corpus.report import publish_corpus_report
+from tasks.corpus.text import check_leakage, fingerprint_sources, prepare_side, prepare_test
 
 
 class CorpusResult(BaseModel):

@@ -38,7 +38,8 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
     aligned = result.alignment
     challengers = [Candidate(slot=f"align-{result.corpus.pair}", model=aligned.exported,
                              criterion=aligned.selected.meta["criterion"],
-                             criterion_name=aligned.criterion_name)]
+                             criterion_name=aligned.criterion.name,
+                             higher_is_better=aligned.criterion.higher_is_better)]
     if result.translation is not None:
         challengers.append(Candidate(slot=f"translate-{result.corpus.pair}", model=result.translation.model,
                                      criterion=result.translation.round_trip_bleu,

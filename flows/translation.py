@@ -12,7 +12,7 @@ from components.align.config import AlignStageConfig
 from components.backtranslate.config import BacktranslateStageConfig
 from components.corpus import CorpusConfig
 from components.presets import Preset
-from flows.align import AlignStageResult, align_embeddings, run_name
+from flows.align import AlignStageResult, align_embeddings
 from flows.backtranslate import BacktranslateResult, backtranslate
 from flows.corpus import CorpusResult, prepare_corpus
 from flows.runner import task_runner
@@ -42,13 +42,13 @@ def translation_pipeline(pair: str = "en-fr", preset: Preset = Preset.quick, cor
                               translate or settings.backtranslate, refresh=refresh)
     result = TranslationResult(corpus=prepared, alignment=aligned, translation=model,
                                seconds=time.perf_counter() - start)
-    unsup = aligned.rows[run_name(aligned.selected)]
+    unsup = aligned.selected_row()
     s, t = prepared.pair.split("-")
     lines = [f"# Translation pipeline {prepared.pair}", "",
              f"- corpus: {prepared.src_corpus.meta['train_tokens']:,} / {prepared.tgt_corpus.meta['train_tokens']:,} "
              f"training tokens (artifact `corpus-{prepared.pair}`)",
-             f"- alignment: selected unsupervised map `{run_name(aligned.selected)}`, word translation P@1 "
-             f"(CSLS, {s}->{t}) {100 * unsup['p1_csls_s2t']:.1f} % (artifact `alignment-{prepared.pair}`); "
+             f"- alignment: selected unsupervised map `{unsup.name}`, word translation P@1 "
+             f"(CSLS, {s}->{t}) {100 * unsup.metrics['p1_csls_s2t']:.1f} % (artifact `alignment-{prepared.pair}`); "
              f"plot `{aligned.plot}`"]
     if model is not None:
         m, w = model.metrics, model.word_by_word

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import torch
 
+from components.align.catalog import AlignmentRun
 from components.align.config import CriterionConfig, CriterionKind, RetrievalConfig
 from components.align.criterion import criterion_from_links
 from components.align.evaluate import csls_p1
 from components.align.retrieval import nearest_both_ways
-from components.dictionary import read_pairs
+from components.dictionary import load_part
 from components.stats import spearman
-from tasks.align import read_alignment
 
 CRITERIA = {f"{kind.value}@{n}": CriterionConfig(kind=kind, n_most_frequent=n)
             for kind in CriterionKind for n in (1000, 2000, 5000, 10000)}
@@ -33,11 +33,12 @@ def main() -> None:
     parser.add_argument("--dictionary", type=Path, required=True, help="directory holding seed.tsv")
     parser.add_argument("maps", type=Path, nargs="+")
     args = parser.parse_args()
-    seed_pairs = read_pairs(args.dictionary / "seed.tsv")
+    seed_pairs = load_part(args.dictionary, "seed")
     retrieval = RetrievalConfig()
     rows = []
     for path in args.maps:
-        src, tgt = read_alignment(path)
+        run = AlignmentRun.load(path)
+        src, tgt = run.src, run.tgt
         x, z = torch.from_numpy(src.vectors), torch.from_numpy(tgt.vectors)
         row = {"map": path.name, "dev_p1_csls_s2t": csls_p1(x, z, src.words, tgt.words, seed_pairs, retrieval,
                                                             "seed dictionary")}

@@ -11,6 +11,7 @@ import torch
 
 from components.align.config import CriterionConfig, CriterionKind, RetrievalConfig
 from components.align.retrieval import NearestLinks, nearest_both_ways
+from components.report import Criterion
 
 
 def criterion_from_links(links: NearestLinks, config: CriterionConfig) -> float:
@@ -32,3 +33,12 @@ def selection_criterion(
     measured on the whole vocabularies; the `n_most_frequent` source words are scored.
     """
     return criterion_from_links(nearest_both_ways(src_mapped, tgt, config.retrieval, retrieval), config)
+
+
+def criterion_of(config: CriterionConfig) -> Criterion:
+    """The selection criterion a config computes, with its name and direction (higher is better)."""
+    if config.kind is CriterionKind.MUTUAL_NN:
+        name = f"share of the {config.n_most_frequent} most frequent source words that translate back to themselves"
+    else:
+        name = f"MUSE mean CSLS cosine of the {config.n_most_frequent} most frequent source words"
+    return Criterion(name=name, higher_is_better=True)

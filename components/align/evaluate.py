@@ -137,7 +137,7 @@ def _metrics(
     return metrics, buckets, counts
 
 
-def evaluate_translation(
+def word_translation_precision(
     src_mapped: torch.Tensor,
     tgt_mapped: torch.Tensor,
     src_words: Sequence[str],
@@ -197,7 +197,7 @@ def evaluate_copy(
     source: object = "dictionary",
 ) -> EvaluationReport:
     """Reference row 'copy': every query word is translated by itself, on the same queries as
-    `evaluate_translation` (pairs with both words in the vocabularies)."""
+    `word_translation_precision` (pairs with both words in the vocabularies)."""
     metrics = _copy_metrics(pairs, src_words, tgt_words, evaluation.ks, source)
     s_vocab, t_vocab = set(src_words), set(tgt_words)
     in_vocab = [(s, t) for s, t in pairs if s in s_vocab and t in t_vocab]

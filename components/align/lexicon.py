@@ -9,7 +9,6 @@ import torch
 
 from components.align.config import Retrieval, RetrievalConfig
 from components.align.retrieval import translate
-from components.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -51,26 +50,3 @@ def write_lexicon(entries: Sequence[LexiconEntry], path: Path) -> None:
         f.write("source\ttarget\tscore\trank\n")
         for e in entries:
             f.write(f"{e.source}\t{e.target}\t{e.score:.6f}\t{e.rank}\n")
-
-
-def read_dictionary(path: Path) -> list[tuple[str, str]]:
-    """Read `source<TAB>target` lines (extra columns ignored, blank lines skipped).
-
-    Raises InputError naming `path` for a missing file, a line without a tab, or no pairs.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "dictionary file not found")
-    pairs: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) < 2 or not parts[0] or not parts[1]:
-                raise InputError(path, f"line {lineno}: expected 'source<TAB>target', got {line!r}")
-            pairs.append((parts[0], parts[1]))
-    if not pairs:
-        raise InputError(path, "no pairs in dictionary")
-    return pairs

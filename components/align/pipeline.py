@@ -14,7 +14,7 @@ import torch
 
 from components.align.adversarial import adversarial_training
 from components.align.config import AlignConfig, InitMethod, MappingSolver
-from components.align.evaluate import EvaluationReport, Pairs, evaluate_translation
+from components.align.evaluate import EvaluationReport, Pairs, word_translation_precision
 from components.align.normalize import normalize
 from components.align.orthographic import NoSeedError, orthographic_seed
 from components.align.procrustes import fit_mapping
@@ -233,7 +233,7 @@ def evaluate_result(
     """Evaluate an `AlignResult` on a dictionary (for reports only, never for selection)."""
     src = torch.as_tensor(result.src.vectors, device=device)
     tgt = torch.as_tensor(result.tgt.vectors, device=device)
-    return evaluate_translation(
+    return word_translation_precision(
         src, tgt, result.src.words, result.tgt.words, pairs, config.evaluation, config.retrieval, source
     )
 

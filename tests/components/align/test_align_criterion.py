@@ -5,7 +5,7 @@ import torch
 from components.align.config import AlignConfig
 from components.align.pipeline import align, evaluate_result
 from components.align.config import CriterionConfig, CriterionKind, Retrieval, RetrievalConfig
-from components.align.criterion import selection_criterion
+from components.align.criterion import criterion_of, selection_criterion
 from components.align.normalize import unit_length
 
 
@@ -28,7 +28,18 @@ def test_criterion_clamps_to_vocabulary_and_rises_with_alignment():
     config = CriterionConfig()  # 10000 most frequent > 300 words: clamped
     aligned = selection_criterion(src, noisy, config, RetrievalConfig())
     assert aligned > selection_criterion(src, unrelated, config, RetrievalConfig()) + 0.15
-    assert aligned == selection_criterion(src, noisy, config.model_copy(update={"retrieval": Retrieval.CSLS}), RetrievalConfig())
+    # plain nearest neighbours: the mean of each source word's best cosine, computed here directly
+    nn = selection_criterion(src, noisy, config.model_copy(update={"retrieval": Retrieval.NN}), RetrievalConfig())
+    assert abs(nn - (src.double() @ noisy.double().T).max(dim=1).values.mean().item()) < 1e-5
+
+
+def test_criterion_declares_its_direction_and_selects_the_best():
+    criterion = criterion_of(CriterionConfig())
+    assert criterion.higher_is_better and "mean CSLS cosine" in criterion.name
+    assert "translate back" in criterion_of(CriterionConfig(kind=CriterionKind.MUTUAL_NN)).name
+    runs = [("a", 0.31), ("b", 0.47), ("c", 0.12)]
+    assert criterion.best(runs, lambda r: r[1])[0] == "b"
+    assert criterion.model_copy(update={"higher_is_better": False}).best(runs, lambda r: r[1])[0] == "c"
 
 
 def test_criterion_and_selection_take_no_dictionary():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from components.align.config import EvaluationConfig, RetrievalConfig
-from components.align.evaluate import csls_p1, evaluate_copy, evaluate_translation, gold_translations
+from components.align.evaluate import csls_p1, evaluate_copy, word_translation_precision, gold_translations
 from components.errors import InputError
 
 EVAL = EvaluationConfig(ks=(1, 2), frequency_buckets=(2,))
@@ -15,7 +15,7 @@ TGT = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [-1.0, 0.0]])
 
 
 def _eval(pairs, src=SRC, tgt=TGT):
-    return evaluate_translation(src, tgt, SRC_WORDS, TGT_WORDS, pairs, EVAL, RetrievalConfig(csls_k=2), "test.tsv")
+    return word_translation_precision(src, tgt, SRC_WORDS, TGT_WORDS, pairs, EVAL, RetrievalConfig(csls_k=2), "test.tsv")
 
 
 def test_precision_counts_any_gold_translation():

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from components.align.config import AlignConfig, InitMethod, Normalization, Retrieval, RetrievalConfig
-from components.align.lexicon import induce_lexicon, read_dictionary, write_lexicon
+from components.align.lexicon import induce_lexicon, write_lexicon
+from components.sources import read_dictionary_tsv
 from components.align.normalize import normalize, unit_length
 from components.errors import InputError
 
@@ -45,19 +46,19 @@ def test_lexicon_roundtrip(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "source\ttarget\tscore\trank" and lines[1].startswith("a\tA\t1.0000")
     dict_path = tmp_path / "dict.tsv"
-    dict_path.write_text("chat\tcat\n\nchien\tdog\textra\n", encoding="utf-8")
-    assert read_dictionary(dict_path) == [("chat", "cat"), ("chien", "dog")]
+    dict_path.write_text("chat\tcat\n\nchien dog\n", encoding="utf-8")
+    assert read_dictionary_tsv(dict_path) == [("chat", "cat"), ("chien", "dog")]
 
 
 def test_bad_dictionary_files(tmp_path):
-    with pytest.raises(InputError, match="missing.tsv: dictionary file not found"):
-        read_dictionary(tmp_path / "missing.tsv")
+    with pytest.raises(InputError, match="missing.tsv: file not found"):
+        read_dictionary_tsv(tmp_path / "missing.tsv")
     bad = tmp_path / "bad.tsv"
-    bad.write_text("chat cat\n", encoding="utf-8")
+    bad.write_text("chat\tcat\textra\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 1: expected"):
-        read_dictionary(bad)
+        read_dictionary_tsv(bad)
     empty = tmp_path / "empty.tsv"
     empty.write_text("\n", encoding="utf-8")
-    with pytest.raises(InputError, match="no pairs"):
-        read_dictionary(empty)
+    with pytest.raises(InputError, match="empty"):
+        read_dictionary_tsv(empty)
 

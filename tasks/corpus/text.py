@@ -1,23 +1,18 @@
-"""Tasks of the corpus preparation stage."""
+"""Corpus tasks: the cleaned monolingual halves, the parallel test set, the leak check."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
 
 from components.corpus import (CorpusConfig, SideConfig, Sentences, SplitConfig, TextConfig,
                                bible_side, clean, count_overlap, files_records,
                                parallel_bible_test, parallel_files_test, split_train_valid)
-from components.dictionary import collect_pairs, split_dictionary, write_pairs
-from components.embeddings import EmbeddingConfig, train_fasttext, write_vec
 from components.errors import InputError
 from components.sources import default_bible_db, freedict_files
 from components.store import ArtifactRef, hash_path
 from tasks.cache import STAGE_CACHE
 from tasks.store import store
-
 
 
 def source_paths(config: CorpusConfig) -> dict[str, list[Path]]:
@@ -105,43 +100,6 @@ def prepare_test(src_side: SideConfig, tgt_side: SideConfig, test_files: tuple[P
     return out.ref
 
 
-@task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=STAGE_CACHE)
-def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
-    """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
-    st = store()
-    emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1)
-    meta = {"lang": corpus.meta["lang"], "words": len(emb.words), "dim": emb.dim}
-    with st.writer("vectors", f"vectors-{corpus.meta['lang']}", meta, directory=True) as out:
-        write_vec(emb, out.path / "vectors.vec")
-        (out.path / "vocab.tsv").write_text(
-            "".join(f"{w}\t{c}\n" for w, c in zip(emb.words, counts)), encoding="utf-8")
-    return out.ref
-
-
-def vocabulary(vectors: ArtifactRef) -> list[str]:
-    """The words of an embeddings artifact, most frequent first."""
-    lines = (store().path(vectors) / "vocab.tsv").read_text(encoding="utf-8").splitlines()
-    return [line.split("\t", 1)[0] for line in lines]
-
-
-@task(name="build-dictionary", task_run_name="build-dictionary", cache_policy=STAGE_CACHE)
-def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors: ArtifactRef,
-                     fingerprint: str) -> ArtifactRef:
-    """Dictionary pairs in both vocabularies, split by source word into seed and test parts."""
-    pairs = collect_pairs(config.src.lang, config.tgt.lang, config.dictionary, config.text.lowercase)
-    source = ", ".join(map(str, config.dictionary.files)) or f"FreeDict {config.pair}"
-    parts = split_dictionary(pairs, set(vocabulary(src_vectors)), set(vocabulary(tgt_vectors)),
-                             config.dictionary, source)
-    meta = {"pair": config.pair, "seed_pairs": len(parts.seed), "test_pairs": len(parts.test),
-            "seed_words": len({s for s, _ in parts.seed}), "test_words": len({s for s, _ in parts.test}),
-            "pairs": parts.pairs, "src_words": parts.src_words, "src_covered": parts.src_covered,
-            "tgt_words": parts.tgt_words, "tgt_covered": parts.tgt_covered}
-    with store().writer("dictionary", f"dictionary-{config.pair}", meta, directory=True) as out:
-        write_pairs(parts.seed, out.path / "seed.tsv")
-        write_pairs(parts.test, out.path / "test.tsv")
-    return out.ref
-
-
 @task(name="check-leakage", task_run_name="check-leakage", cache_policy=STAGE_CACHE)
 def check_leakage(src: ArtifactRef, tgt: ArtifactRef, test: ArtifactRef) -> dict[str, int]:
     """Counts that must be zero: ids shared by the halves, test ids or test sentences in training."""
@@ -156,9 +114,3 @@ def check_leakage(src: ArtifactRef, tgt: ArtifactRef, test: ArtifactRef) -> dict
         "test_text_in_src_train": count_overlap(s_test.lines, s_train.lines),
         "test_text_in_tgt_train": count_overlap(t_test.lines, t_train.lines),
     }
-
-
-@task(name="publish-corpus-report")
-def publish_corpus_report(pair: str, rows: list[dict[str, object]]) -> None:
-    """The statistics table shown on the flow run's Artifacts tab."""
-    create_table_artifact(key=f"corpus-{pair}", table=rows, description=f"Corpus statistics for {pair}")

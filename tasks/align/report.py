@@ -1,0 +1,47 @@
+"""Mapping tasks: the training plot and the report in the UI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from components.align.catalog import AlignmentRun
+from components.report import StageReport
+from components.store import ArtifactRef
+from tasks.store import store
+
+
+def run_name(run: ArtifactRef) -> str:
+    """Row name of a sweep run, e.g. 'vecmap seed 2'."""
+    return f"{run.meta['method']} seed {run.meta['seed']}"
+
+
+@task(name="plot-alignment")
+def plot_alignment(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) -> Path:
+    """Criterion and (monitored) test P@1 over training, one line per run, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_c, ax_p) = plt.subplots(1, 2, figsize=(11, 4))
+    for run in runs:
+        points = [p for p in AlignmentRun.load(store().path(run)).history if p["criterion"] is not None]
+        label = run_name(run) + (" (selected)" if run == selected else "")
+        ax_c.plot([p["criterion"] for p in points], label=label, lw=2.5 if run == selected else 1)
+        ax_p.plot([100 * p["test_p1_csls_s2t"] for p in points], label=label, lw=2.5 if run == selected else 1)
+    ax_c.set(title="unsupervised criterion (selects)", xlabel="measurement", ylabel="criterion")
+    ax_p.set(title="test P@1 CSLS s->t (monitor only)", xlabel="measurement", ylabel="P@1 (%)")
+    ax_p.legend(fontsize=7)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+@task(name="publish-alignment-report")
+def publish_alignment_report(report: StageReport) -> None:
+    """Every row (sweep and references) as a table, and why the winner won, for the UI."""
+    create_table_artifact(key=report.key, table=report.table(), description=report.title)
+    create_markdown_artifact(key=f"{report.key}-summary", markdown=report.markdown())

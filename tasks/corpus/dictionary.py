@@ -1,0 +1,29 @@
+"""Corpus task: the evaluation dictionary, split into seed and test parts."""
+from __future__ import annotations
+
+from prefect import task
+
+from components.corpus import CorpusConfig
+from components.dictionary import collect_pairs, save_split, split_dictionary
+from components.embeddings import load_vocabulary
+from components.store import ArtifactRef
+from tasks.cache import STAGE_CACHE
+from tasks.store import store
+
+
+@task(name="build-dictionary", task_run_name="build-dictionary", cache_policy=STAGE_CACHE)
+def build_dictionary(config: CorpusConfig, src_vectors: ArtifactRef, tgt_vectors: ArtifactRef,
+                     fingerprint: str) -> ArtifactRef:
+    """Dictionary pairs in both vocabularies, split by source word into seed and test parts."""
+    pairs = collect_pairs(config.src.lang, config.tgt.lang, config.dictionary, config.text.lowercase)
+    source = ", ".join(map(str, config.dictionary.files)) or f"FreeDict {config.pair}"
+    parts = split_dictionary(pairs, set(load_vocabulary(store().path(src_vectors))),
+                             set(load_vocabulary(store().path(tgt_vectors))),
+                             config.dictionary, source)
+    meta = {"pair": config.pair, "seed_pairs": len(parts.seed), "test_pairs": len(parts.test),
+            "seed_words": len({s for s, _ in parts.seed}), "test_words": len({s for s, _ in parts.test}),
+            "pairs": parts.pairs, "src_words": parts.src_words, "src_covered": parts.src_covered,
+            "tgt_words": parts.tgt_words, "tgt_covered": parts.tgt_covered}
+    with store().writer("dictionary", f"dictionary-{config.pair}", meta, directory=True) as out:
+        save_split(parts, out.path)
+    return out.ref

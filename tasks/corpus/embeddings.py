@@ -1,0 +1,22 @@
+"""Corpus task: fastText embeddings of one side."""
+from __future__ import annotations
+
+import os
+
+from prefect import task
+
+from components.embeddings import EmbeddingConfig, save_vectors, train_fasttext
+from components.store import ArtifactRef
+from tasks.cache import STAGE_CACHE
+from tasks.store import store
+
+
+@task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=STAGE_CACHE)
+def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
+    """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
+    st = store()
+    emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1)
+    meta = {"lang": corpus.meta["lang"], "words": len(emb.words), "dim": emb.dim}
+    with st.writer("vectors", f"vectors-{corpus.meta['lang']}", meta, directory=True) as out:
+        save_vectors(emb, counts, out.path)
+    return out.ref
