@@ -69,6 +69,7 @@ class Column(BaseModel):
     header: str
     percent: bool = False
     digits: int = 2
+    terminal: bool = True   # also in the narrower terminal table
 
 
 class StageReport(BaseModel):
@@ -87,13 +88,14 @@ class StageReport(BaseModel):
     def selected(self) -> Row | None:
         return next((r for r in self.rows if r.selected), None)
 
-    def table(self) -> list[dict[str, Any]]:
-        """One dict per row, display values (what the UI table and the terminal show)."""
+    def table(self, terminal: bool = False) -> list[dict[str, Any]]:
+        """One dict per row, display values: every column for the UI, `terminal` ones for a terminal."""
         out = []
         for r in self.rows:
-            row: dict[str, Any] = {"system": r.name, "kind": r.kind.value}
+            row: dict[str, Any] = {"system": r.name} if terminal else {"system": r.name, "kind": r.kind.value}
             for c in self.columns:
-                row[c.header] = _display(r.metrics.get(c.key), c)
+                if c.terminal or not terminal:
+                    row[c.header] = _display(r.metrics.get(c.key), c)
             row["criterion"] = "" if r.criterion is None else f"{r.criterion:.4g}"
             row["selected"] = "yes" if r.selected else ""
             out.append(row)

@@ -170,6 +170,19 @@ class ArtifactStore:
                 removed += 1
         return removed
 
+    def find(self, sha_prefix: str, kind: str | None = None) -> ArtifactRef:
+        """The stored artifact whose sha256 starts with `sha_prefix` (8 hex digits or more)."""
+        prefix = sha_prefix.strip().lower()
+        if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+            raise StoreError(f"{sha_prefix!r}: give at least 8 hex digits of an artifact's sha256")
+        found = [a for a in self.listing() if a.sha256.startswith(prefix) and (kind is None or a.kind == kind)]
+        if len(found) != 1:
+            what = f"{kind} artifact" if kind else "artifact"
+            raise StoreError(f"{sha_prefix!r}: {'no' if not found else 'more than one'} {what} with this sha256 "
+                             f"in {self.root} (`unpaired artifacts` lists them)")
+        a = found[0]
+        return ArtifactRef(kind=a.kind, sha256=a.sha256, path=a.path, meta=a.meta)
+
     def listing(self) -> list[StoredArtifact]:
         """Every object in the store, newest first (kind/meta from its sidecar when there is one)."""
         out = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -9,18 +10,24 @@ from pydantic import BaseModel
 
 from components.align.config import AlignStageConfig, InitMethod
 from components.align.criterion import criterion_of
+from components.corpus import DictionaryConfig
 from components.errors import InputError
 from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.stats import spearman
-from components.store import ArtifactRef
+from components.store import ArtifactRef, hash_path
 from tasks.align.evaluate import evaluate_alignment, evaluate_copy_row
 from tasks.align.export import export_alignment
 from tasks.align.report import plot_alignment, publish_alignment_report, run_name
 from tasks.align.run import align_reference, align_run
+from tasks.corpus.inputs import import_dictionary, import_vectors
 from tasks.runtime import data_root
 from tasks.store import store
 
 REPORT_KEYS = ("p1_csls_s2t", "p1_csls_t2s", "p5_csls_s2t", "p10_csls_s2t", "p1_nn_s2t", "p1_nn_t2s")
+HEADERS = {"p1_csls_s2t": "CSLS s->t", "p1_csls_t2s": "CSLS t->s", "p5_csls_s2t": "P@5 CSLS s->t",
+           "p10_csls_s2t": "P@10 CSLS s->t", "p1_nn_s2t": "NN s->t", "p1_nn_t2s": "NN t->s",
+           "dev_p1_csls_s2t": "seed-part CSLS s->t"}  # P@1 in % unless named
+TERMINAL = ("p1_csls_s2t", "p1_csls_t2s", "p1_nn_s2t")
 # Reference rows: what each is (their names are the benchmark report's keys too).
 REFERENCES = {"procrustes_seed": RowKind.SUPERVISED, "procrustes_seed_raw": RowKind.SUPERVISED,
               "identical_strings": RowKind.REFERENCE}
@@ -57,8 +64,8 @@ class AlignStageResult(BaseModel):
         if any(r.name.startswith(InitMethod.IDENTICAL.value) for r in self.rows if r.kind is RowKind.UNSUPERVISED):
             notes.insert(1, "Runs named `identical` start from words spelled alike in both languages: no "
                             "dictionary, but a shared-script assumption.")
-        columns = [Column(key=k, header=f"{k} %", percent=True, digits=1) for k in REPORT_KEYS]
-        columns.append(Column(key="dev_p1_csls_s2t", header="dev_p1_csls_s2t %", percent=True, digits=1))
+        columns = [Column(key=k, header=HEADERS[k], percent=True, digits=1, terminal=k in TERMINAL)
+                   for k in (*REPORT_KEYS, "dev_p1_csls_s2t")]
         return StageReport(key=f"alignment-{self.pair}", title=f"Alignment {self.pair}", columns=columns,
                            rows=self.rows, notes=notes, plots={"training": self.plot})
 
@@ -110,6 +117,18 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     publish_alignment_report(report)
     print(report.markdown())
     return result
+
+
+@flow(name="align-files", log_prints=True)
+def align_files(src_vectors: Path, tgt_vectors: Path, dictionary: Path, src_lang: str, tgt_lang: str,
+                config: AlignStageConfig = AlignStageConfig(), refresh: bool = False) -> AlignStageResult:
+    """The mapping stage alone on a user's `.vec` files and evaluation dictionary."""
+    opts = {"refresh_cache": refresh}
+    src = import_vectors.with_options(**opts).submit(src_vectors, src_lang, hash_path(src_vectors))
+    tgt = import_vectors.with_options(**opts).submit(tgt_vectors, tgt_lang, hash_path(tgt_vectors))
+    pairs = import_dictionary.with_options(**opts).submit(dictionary, src, tgt, DictionaryConfig(),
+                                                          hash_path(dictionary))
+    return align_embeddings(src.result(), tgt.result(), pairs.result(), config, refresh=refresh)
 
 
 def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) -> dict[str, Any]:

@@ -38,19 +38,7 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Pa
     report: dict[str, Any] = {
         "pair": corpus.pair,
         "preset": Preset(preset).value,
-        "corpus": {
-            "src_tokens": corpus.src_corpus.meta["train_tokens"],
-            "tgt_tokens": corpus.tgt_corpus.meta["train_tokens"],
-            "src_sentences": corpus.src_corpus.meta["train_sentences"],
-            "tgt_sentences": corpus.tgt_corpus.meta["train_sentences"],
-            "src_vocabulary": corpus.src_vectors.meta["words"],
-            "tgt_vocabulary": corpus.tgt_vectors.meta["words"],
-            "test_sentences": corpus.test.meta["sentences"],
-            "dict_seed_pairs": corpus.dictionary.meta["seed_pairs"],
-            "dict_test_pairs": corpus.dictionary.meta["test_pairs"],
-            "leakage": corpus.leakage,
-            "seconds": round(corpus.seconds, 1),
-        },
+        "corpus": corpus.bench_section(),
     }
     if "alignment" in stages or "translation" in stages:
         alignment = align_embeddings(corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary,

@@ -71,7 +71,7 @@ def print_rows(title: str, rows: list[dict[str, object]]) -> None:
 
 def print_report(report, title: str | None = None) -> None:
     """A stage's rows, as the UI's table shows them."""
-    rows = report.table()
+    rows = report.table(terminal=True)
     if rows:
         print_rows(title or report.title, rows)
 
@@ -114,6 +114,77 @@ def prepare_corpus_cmd(
         _fail(_describe(e))
     result = _run(prepare_corpus, cfg, refresh=refresh)
     print_rows(f"Corpus {result.pair} ({result.seconds:.1f} s)", result.stats_rows())
+
+
+@app.command()
+def align(
+    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt' (built-in corpus, or your files' languages).")]
+    = "en-fr",
+    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    config: Annotated[Optional[Path], typer.Option(help="TOML/YAML AlignStageConfig.")] = None,
+    src_vectors: Annotated[Optional[Path], typer.Option(help="Your source embeddings (.vec text format).")] = None,
+    tgt_vectors: Annotated[Optional[Path], typer.Option(help="Your target embeddings (.vec).")] = None,
+    dictionary: Annotated[Optional[Path], typer.Option(help="'src<TAB>tgt' evaluation dictionary for your "
+                                                            "vectors (split into seed and test parts).")] = None,
+    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+) -> None:
+    """The mapping stage alone: on your .vec files, or on the pair's prepared corpus (cached)."""
+    from components.align.config import AlignStageConfig
+    from flows.align import align_embeddings, align_files
+    from flows.corpus import prepare_corpus
+
+    settings = presets.preset(preset)
+    cfg = _stage_config(AlignStageConfig, config) or settings.align
+    files = (src_vectors, tgt_vectors, dictionary)
+    if any(files):
+        if not all(files):
+            _fail("--src-vectors, --tgt-vectors and --dictionary go together")
+        langs = pair.split("-")
+        if len(langs) != 2 or not all(langs):
+            _fail(f"pair {pair!r}: expected two language codes like 'en-fr'")
+        result = _run(align_files, src_vectors, tgt_vectors, dictionary, *langs, cfg, refresh)
+    else:
+        corpus = _run(prepare_corpus, settings.corpus(pair))
+        result = _run(align_embeddings, corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary, cfg, refresh)
+    print_alignment(result)
+    from tasks.store import store
+    console.print(f"aligned vectors: {store().path(result.exported)}  (sha256 {result.exported.sha256[:12]}: "
+                  f"unpaired backtranslate --alignment <it>)")
+
+
+@app.command()
+def backtranslate(
+    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
+    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    config: Annotated[Optional[Path], typer.Option(help="TOML/YAML BacktranslateStageConfig.")] = None,
+    alignment: Annotated[Optional[str], typer.Option(help="sha256 (8+ hex digits) of an aligned-vectors "
+                                                          "artifact; default: the mapping stage's (cached).")] = None,
+    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+) -> None:
+    """The back-translation stage alone, on the pair's prepared corpus (cached) and a stored map."""
+    from components.backtranslate.config import BacktranslateStageConfig
+    from components.errors import StoreError
+    from flows.align import align_embeddings
+    from flows.backtranslate import backtranslate as backtranslate_flow
+    from flows.corpus import prepare_corpus
+    from tasks.store import store
+
+    settings = presets.preset(preset)
+    cfg = _stage_config(BacktranslateStageConfig, config) or settings.backtranslate
+    if alignment:
+        try:
+            aligned = store().find(alignment, kind="aligned-vectors")
+        except StoreError as e:
+            _fail(str(e))
+    corpus = _run(prepare_corpus, settings.corpus(pair))
+    if not alignment:
+        aligned = _run(align_embeddings, corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary,
+                       settings.align).exported
+    langs = (aligned.meta.get("src_lang"), aligned.meta.get("tgt_lang"))
+    if langs != tuple(corpus.pair.split("-")):
+        _fail(f"alignment {aligned.sha256[:12]}: maps {'-'.join(map(str, langs))}, not {corpus.pair}")
+    print_translation(_run(backtranslate_flow, corpus.src_corpus, corpus.tgt_corpus, corpus.test, aligned, cfg,
+                           refresh))
 
 
 @app.command()

@@ -30,6 +30,15 @@ class CorpusResult(BaseModel):
     leakage: dict[str, int]
     seconds: float
 
+    def bench_section(self) -> dict[str, object]:
+        """DESIGN.md s.5 corpus keys of the benchmark report, plus sizes and the leak counts."""
+        s, t, v, d = self.src_corpus.meta, self.tgt_corpus.meta, (self.src_vectors, self.tgt_vectors), self.dictionary
+        return {"src_tokens": s["train_tokens"], "tgt_tokens": t["train_tokens"],
+                "src_sentences": s["train_sentences"], "tgt_sentences": t["train_sentences"],
+                "src_vocabulary": v[0].meta["words"], "tgt_vocabulary": v[1].meta["words"],
+                "test_sentences": self.test.meta["sentences"], "dict_seed_pairs": d.meta["seed_pairs"],
+                "dict_test_pairs": d.meta["test_pairs"], "leakage": self.leakage, "seconds": round(self.seconds, 1)}
+
     def stats_rows(self) -> list[dict[str, object]]:
         """One row per quantity, with the source and target columns side by side."""
         s, t, d = self.src_corpus.meta, self.tgt_corpus.meta, self.dictionary.meta

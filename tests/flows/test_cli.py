@@ -20,7 +20,8 @@ def _last_line(result: subprocess.CompletedProcess) -> str:
 def test_help_lists_the_commands(data_dir):
     result = run_cli("--help", data_dir=data_dir)
     assert result.returncode == 0
-    for command in ("prepare-corpus", "translation", "retrain", "artifacts", "report", "runs", "bench", "demo"):
+    for command in ("prepare-corpus", "align", "backtranslate", "speech", "translation", "retrain", "artifacts",
+                    "report", "runs", "bench", "demo"):
         assert command in result.stdout
 
 
@@ -65,3 +66,28 @@ def test_translate_and_transcribe_name_a_missing_model(tmp_path, data_dir):
         result = run_cli(*args, data_dir=data_dir)
         assert result.returncode == 2, result.stdout + result.stderr
         assert name in _last_line(result)
+
+
+def test_align_runs_alone_on_a_users_vectors_and_backtranslate_refuses_an_unknown_map(tmp_path, data_dir):
+    from components.dictionary import write_pairs
+    from components.embeddings import write_vec
+    from tests.components.align.conftest import planted_pair
+
+    planted = planted_pair(n=300, dim=16, noise=0.2, seed=5, n_identical=20)
+    write_vec(planted.src, tmp_path / "xa.vec")
+    write_vec(planted.tgt, tmp_path / "xb.vec")
+    write_pairs(planted.pairs, tmp_path / "xa-xb.tsv")
+    cfg = tmp_path / "align.toml"
+    cfg.write_text('seeds = [0]\nmethods = ["vecmap"]\n[align.vecmap]\nstochastic_interval = 10\n'
+                   '[align.refine]\nn_refinement = 1\n')
+    result = run_cli("align", "--pair", "xa-xb", "--config", str(cfg), "--src-vectors", str(tmp_path / "xa.vec"),
+                     "--tgt-vectors", str(tmp_path / "xb.vec"), "--dictionary", str(tmp_path / "xa-xb.tsv"),
+                     data_dir=data_dir)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "vecmap seed 0" in result.stdout and "procrustes_seed" in result.stdout
+    exported = [line for line in result.stdout.splitlines() if line.startswith("aligned vectors:")]
+    assert exported and (data_dir / "store").is_dir()
+    partial = run_cli("align", "--src-vectors", str(tmp_path / "xa.vec"), data_dir=data_dir)
+    assert partial.returncode == 2 and "go together" in _last_line(partial)
+    unknown = run_cli("backtranslate", "--alignment", "0123456789ab", data_dir=data_dir)
+    assert unknown.returncode == 2 and "0123456789ab" in _last_line(unknown)
