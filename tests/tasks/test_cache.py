@@ -135,3 +135,35 @@ def test_components_import_neither_tasks_nor_flows():
     for name in _project_modules("components"):
         closure = module_closure(name)
         assert not [n for n in closure if n.split(".")[0] in ("tasks", "flows")], name
+
+
+def _top_level_imports(name: str) -> set[str]:
+    import ast
+
+    tree = ast.parse(cache._source_file(name).read_bytes())
+    out = set()
+    for node in tree.body:  # module level only: what importing the module runs at once
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+    return {n for n in out if n.split(".")[0] in PROJECT and cache._source_file(n) is not None}
+
+
+def test_no_import_cycles():
+    modules = _project_modules("components") + _project_modules("tasks") + _project_modules("flows")
+    graph = {m: _top_level_imports(m) - {m} for m in modules}
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in graph.get(m, ()):
+            assert state.get(n) != 1, "import cycle: " + " -> ".join(path + [m, n])
+            if n not in state:
+                visit(n, path + [m])
+        state[m] = 2
+
+    for m in modules:
+        if m not in state:
+            visit(m, [])
