@@ -34,6 +34,8 @@ def configure() -> None:
         "DO_NOT_TRACK": "1",
         "PREFECT_LOCAL_STORAGE_PATH": str(data_root() / "prefect-results"),
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        # the temporary server a command starts waits 20 s by default; a loaded 2-core machine needs more
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
