@@ -11,40 +11,142 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from prefect import flow
+from prefect.futures import PrefectFuture
 from pydantic import BaseModel
 
+from components import presets
 from components.device import DeviceRequest, cuda_device_count, select_device
 from components.errors import InputError
-from components import presets
 from components.presets import Preset
+from components.report import Column, Criterion, Row, RowKind, StageReport
+from components.speech.catalog.recogniser import Recogniser
 from components.speech.config import SpeechStageConfig
 from components.speech.corpus import shards
+from components.speech.criterion import SPEECH_CRITERION
+from components.speech.evaluate import Evaluation
 from components.speech.metrics import spearman
 from components.speech.model import SpeechModel, transcribe_files
+from components.speech.supervised import Reference
 from components.store import ArtifactRef
 from flows.runner import task_runner
 from tasks.runtime import data_root
-from tasks.speech import (SUPERVISED, SUPERVISED_LINEAR, evaluate_baseline, evaluate_chance, evaluate_recogniser,
-                          fit_segmentation, package_model, plot_confusion, plot_training, prepare_audio, prepare_text,
-                          publish_speech_report, segment_audio, self_train, speech_utterances, train_gan_seed,
-                          train_reference)
+from tasks.speech.data import prepare_audio, speech_utterances
+from tasks.speech.evaluate import evaluate_baseline, evaluate_chance, evaluate_recogniser
+from tasks.speech.package import package_model
+from tasks.speech.report import plot_confusion, plot_training, publish_speech_report
+from tasks.speech.segment import fit_segmentation, segment_audio
+from tasks.speech.text import prepare_text
+from tasks.speech.train import self_train, train_gan_seed, train_reference
 from tasks.store import store
+
+BASELINE = "trivial baseline"
+CHANCE = "random text (reference length)"
+ROW_KEYS = ("per", "wer", "criterion", "step", "seconds", "utterances")  # a row in the benchmark report
 
 
 class SpeechStageResult(BaseModel):
-    model: ArtifactRef                 # the packaged recogniser (`transcribe` takes it)
-    selected: str                      # which row it is
-    rows: dict[str, dict[str, Any]]    # row name -> per, wer, criterion, seconds, ...
+    model: ArtifactRef                  # the packaged recogniser (`transcribe` takes it)
+    rows: list[Row]                     # GAN seeds, self-trained, references, baseline, chance
+    criterion: Criterion = SPEECH_CRITERION  # what selected the model
     spearman_checkpoints: float | None  # criterion vs test PER over every evaluated checkpoint
     spearman_seeds: float | None        # criterion vs test PER over the seeds' kept checkpoints
     corpus: dict[str, Any]
-    problems: dict[str, str]           # skipped audio files -> why
+    problems: dict[str, str]            # skipped audio files -> why
     plots: dict[str, str]
     seconds: float
 
+    def rows_of(self, *kinds: RowKind) -> list[Row]:
+        return [r for r in self.rows if r.kind in kinds]
 
-def _row(r: dict[str, Any]) -> dict[str, Any]:
-    return {k: r.get(k) for k in ("per", "wer", "criterion", "step", "seconds", "utterances")}
+    def selected_row(self) -> Row:
+        return next(r for r in self.rows if r.selected)
+
+    def reference_row(self, reference: Reference) -> Row | None:
+        return next((r for r in self.rows_of(RowKind.SUPERVISED) if r.metrics.get("reference") == reference.name),
+                    None)
+
+    def report(self) -> StageReport:
+        sel = self.selected_row()
+        best = "highest" if self.criterion.higher_is_better else "lowest"
+        seeds = len(self.rows_of(RowKind.UNSUPERVISED))
+        notes = [f"Selected **{sel.name}**: {best} unsupervised criterion ({sel.criterion:.2f}: phone-LM "
+                 f"perplexity of its outputs on training audio / squared share of phones used; no transcript) "
+                 f"among {seeds} GAN seeds"
+                 f"{' and the self-trained model' if self.rows_of(RowKind.SELF_TRAINED) else ''}.",
+                 f"Spearman(criterion, test PER): checkpoints {_fmt(self.spearman_checkpoints)}, seeds "
+                 f"{_fmt(self.spearman_seeds)} (positive = the criterion ranks like PER).",
+                 f"Model: `{store().path(self.model)}`"]
+        if self.problems:
+            notes.append(f"Skipped {len(self.problems)} audio files (see log).")
+        columns = [Column(key="per", header="PER %", percent=True, digits=1),
+                   Column(key="wer", header="WER %", percent=True, digits=1)]
+        return StageReport(key="speech", title="Speech", columns=columns, rows=self.rows, notes=notes,
+                           plots=self.plots)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def _row(name: str, kind: RowKind, criterion: float | None, ev: Evaluation | None,
+         model: ArtifactRef | None = None, selected: bool = False) -> Row:
+    meta = model.meta if model is not None else {}
+    metrics = {"per": ev.per if ev else None, "wer": ev.wer if ev else None, "step": meta.get("step"),
+               "seconds": meta.get("seconds"), "utterances": ev.utterances if ev else None}
+    if "reference" in meta:
+        metrics["reference"] = meta["reference"]
+    return Row(name=name, kind=kind, metrics=metrics, criterion=criterion, selected=selected)
+
+
+def _evaluated_rows(trained: list[tuple[ArtifactRef, RowKind]], references: list[PrefectFuture],
+                    selected: ArtifactRef, test: list[ArtifactRef], text: ArtifactRef, config: SpeechStageConfig,
+                    opts: dict[str, Any]) -> tuple[list[Row], Evaluation | None]:
+    """Every model, the references, the baseline and chance scored on the test utterances (rows
+    in that order), and the selected model's evaluation."""
+    cfg, decode = config.speech, config.decode_words
+    evaluate = evaluate_recogniser.with_options(**opts)
+    jobs = [(r, kind, evaluate.submit(r, test, text, cfg, decode and r == selected)) for r, kind in trained]
+    for ref in (f.result() for f in references):
+        if ref is not None:  # words for the main reference only: decoding is the slow part
+            words = decode and ref.meta["reference"] == Reference.features.name
+            jobs.append((ref, RowKind.SUPERVISED, evaluate.submit(ref, test, text, cfg, words)))
+    baseline = evaluate_baseline.with_options(**opts).submit(test, text, cfg, decode)
+    chance = evaluate_chance.with_options(**opts).submit(test, text, cfg)
+    evals = [(r, kind, f.result()) for r, kind, f in jobs]
+    rows = [_row(r.meta["origin"], kind, r.meta["criterion"], ev, r, r == selected) for r, kind, ev in evals]
+    rows.append(_row(BASELINE, RowKind.BASELINE, (b := baseline.result()).criterion, b))
+    if (c := chance.result()) is not None:
+        rows.append(_row(CHANCE, RowKind.CHANCE, c.criterion, c))
+    return rows, next(ev for r, _, ev in evals if r == selected)
+
+
+def _spearmans(gans: list[ArtifactRef], rows: list[Row]) -> tuple[float | None, float | None]:
+    """Criterion vs test PER: over every evaluated checkpoint, and over the seeds' kept models."""
+    points = [(h["score"], h["test_per"]) for g in gans for h in Recogniser.history(store().path(g))
+              if h.get("test_per") is not None and h.get("score") is not None and h["score"] < float("inf")]
+    rho_ckpt = spearman([c for c, _ in points], [p for _, p in points])
+    seeds = [r for r in rows if r.kind is RowKind.UNSUPERVISED]
+    rho_seeds = (spearman([r.criterion for r in seeds], [r.metrics["per"] for r in seeds])
+                 if all(r.metrics["per"] is not None for r in seeds) else None)
+    return rho_ckpt, rho_seeds
+
+
+def _examples(ev: Evaluation | None) -> list[dict[str, Any]]:
+    if ev is None:
+        return []
+    return [{"utterance": i, "recognised phones": ev.hyps[i], "words": (ev.words or [""] * (i + 1))[i]}
+            for i in range(min(5, len(ev.hyps)))]
+
+
+def _corpus(train_audio: list[ArtifactRef], test_audio: list[ArtifactRef], train: list[ArtifactRef],
+            text: ArtifactRef, problems: dict[str, str]) -> dict[str, Any]:
+    return {"train_utterances": sum(r.meta["utterances"] for r in train_audio),
+            "test_utterances": sum(r.meta["utterances"] for r in test_audio),
+            "train_frames": sum(r.meta["frames"] for r in train_audio),
+            "train_segments": sum(r.meta["segments"] for r in train),
+            "text_sentences": text.meta["sentences"], "text_phones": text.meta["phones"],
+            "text_dropped": text.meta["dropped"], "lexicon_words": text.meta["vocabulary"],
+            "skipped_files": len(problems)}
 
 
 @flow(name="speech", log_prints=True, task_runner=task_runner())
@@ -81,109 +183,62 @@ def speech(config: SpeechStageConfig | None = None, preset: Preset = Preset.quic
     # GAN could reach if matching text found the right mapping
     linear = cfg.supervised.model_copy(update={"supervised_hidden": 0})
     references = ([train_reference.with_options(**opts).submit(
-        train_refs, text_ref, cfg.gan.generator, sup, cfg.lm, cfg.gan.gan_eval_utterances, config.device, name)
-                   for sup, name in ((cfg.supervised, SUPERVISED), (linear, SUPERVISED_LINEAR))]
+        train_refs, text_ref, cfg.gan.generator, sup, cfg.lm, cfg.gan.gan_eval_utterances, config.device, which)
+                   for sup, which in ((cfg.supervised, Reference.features), (linear, Reference.linear))]
                   if config.references else [])
     gan_refs = [g.result() for g in gans]
-    best_gan = min(gan_refs, key=lambda r: r.meta["criterion"])  # unsupervised: no transcript involved
-    candidates = [best_gan]
+    best_gan = SPEECH_CRITERION.best(gan_refs, lambda r: r.meta["criterion"])  # no transcript involved
+    trained = [(r, RowKind.UNSUPERVISED) for r in gan_refs]
     if cfg.supervised.self_train_rounds:
-        candidates.append(self_train.with_options(**opts).submit(best_gan, train_refs, text_ref, cfg.gan,
-                                                                 cfg.supervised, cfg.lm, config.device).result())
-    selected = min(candidates, key=lambda r: r.meta["criterion"])
+        trained.append((self_train.with_options(**opts).submit(best_gan, train_refs, text_ref, cfg.gan,
+                                                               cfg.supervised, cfg.lm, config.device).result(),
+                        RowKind.SELF_TRAINED))
+    selected = SPEECH_CRITERION.best([best_gan] + [r for r, k in trained if k is RowKind.SELF_TRAINED],
+                                     lambda r: r.meta["criterion"])
     model = package_model.with_options(**opts).submit(selected, segmenter, text_ref, cfg)
 
     # every trained model has a row (criterion at least), evaluated or not
-    rows: dict[str, dict[str, Any]] = {r.meta["origin"]: _row({"criterion": r.meta["criterion"], "step": r.meta["step"],
-                                                               "seconds": r.meta["seconds"]})
-                                       for r in gan_refs + candidates[1:]}
-    full: dict[str, dict[str, Any]] = {}
+    rows = [_row(r.meta["origin"], kind, r.meta["criterion"], None, r, r == selected) for r, kind in trained]
+    sel_eval = None
     if test_refs:
-        evals = {r.meta["origin"]: evaluate_recogniser.with_options(**opts).submit(
-            r, test_refs, text_ref, cfg, config.decode_words and r == selected) for r in gan_refs + candidates[1:]}
-        for ref in (f.result() for f in references):
-            if ref is not None:  # words for the main reference only: decoding is the slow part
-                evals[ref.meta["origin"]] = evaluate_recogniser.with_options(**opts).submit(
-                    ref, test_refs, text_ref, cfg, config.decode_words and ref.meta["origin"] == SUPERVISED)
-        evals["trivial baseline"] = evaluate_baseline.with_options(**opts).submit(test_refs, text_ref, cfg,
-                                                                                  config.decode_words)
-        evals["random text (reference length)"] = evaluate_chance.with_options(**opts).submit(test_refs, text_ref, cfg)
-        full = {name: r for name, f in evals.items() if (r := f.result()) is not None}
-        rows.update({name: _row(r) for name, r in full.items()})
-    sel_name = selected.meta["origin"]
-    points = [(h["score"], h["test_per"]) for g in gan_refs for h in _history(g)
-              if h.get("test_per") is not None and h.get("score") is not None and h["score"] < float("inf")]
-    rho_ckpt = spearman([c for c, _ in points], [p for _, p in points])
-    seed_rows = [rows[g.meta["origin"]] for g in gan_refs if g.meta["origin"] in rows]
-    rho_seeds = (spearman([r["criterion"] for r in seed_rows], [r["per"] for r in seed_rows])
-                 if all(r["per"] is not None for r in seed_rows) else None)
+        rows, sel_eval = _evaluated_rows(trained, references, selected, test_refs, text_ref, config, opts)
+    rho_ckpt, rho_seeds = _spearmans(gan_refs, rows)
     reports = data_root() / "reports"
     plots = {"training": str(plot_training(gan_refs, best_gan, reports / "speech-training.png"))}
-    if full.get(sel_name, {}).get("confusion"):
-        plots["confusion"] = str(plot_confusion(full[sel_name]["confusion"], f"phone confusion: {sel_name}",
+    if sel_eval is not None and sel_eval.confusion:
+        plots["confusion"] = str(plot_confusion(sel_eval.confusion, f"phone confusion: {selected.meta['origin']}",
                                                 reports / "speech-confusion.png"))
-    corpus = {"train_utterances": sum(r.meta["utterances"] for r in train_audio),
-              "test_utterances": sum(r.meta["utterances"] for r in test_audio),
-              "train_frames": sum(r.meta["frames"] for r in train_audio),
-              "train_segments": sum(r.meta["segments"] for r in train_refs),
-              "text_sentences": text_ref.meta["sentences"], "text_phones": text_ref.meta["phones"],
-              "text_dropped": text_ref.meta["dropped"], "lexicon_words": text_ref.meta["vocabulary"],
-              "skipped_files": len(problems)}
-    table = [{"row": name, "PER %": _pct(r["per"]), "WER %": _pct(r["wer"]),
-              "criterion": "" if r["criterion"] is None else round(r["criterion"], 2),
-              "selected": "yes" if name == sel_name else ""} for name, r in rows.items()]
-    examples = []
-    if sel_name in full:
-        sel = full[sel_name]
-        examples = [{"utterance": i, "recognised phones": sel["hyps"][i],
-                     "words": (sel.get("words") or [""] * (i + 1))[i]} for i in range(min(5, len(sel["hyps"])))]
-    summary = (f"# Speech\n\nSelected **{sel_name}**: lowest unsupervised criterion "
-               f"({selected.meta['criterion']:.2f}: phone-LM perplexity of its outputs on training audio / "
-               f"squared share of phones used; no transcript) among {len(gan_refs)} GAN seeds"
-               f"{' and the self-trained model' if len(candidates) > 1 else ''}.\n\n"
-               f"Spearman(criterion, test PER): checkpoints {_fmt(rho_ckpt)}, seeds {_fmt(rho_seeds)} "
-               f"(positive = the criterion ranks like PER).\n\n"
-               + "".join(f"- {t['row']}: PER {t['PER %']}%, WER {t['WER %']}%\n" for t in table)
-               + f"\nModel: `{store().path(model.result())}`\nPlots: "
-               + ", ".join(f"`{p}`" for p in plots.values()) + "\n"
-               + (f"\nSkipped {len(problems)} audio files (see log).\n" if problems else ""))
-    publish_speech_report(table, examples, summary)
-    print(summary)
-    return SpeechStageResult(model=model.result(), selected=sel_name, rows=rows, spearman_checkpoints=rho_ckpt,
-                             spearman_seeds=rho_seeds, corpus=corpus, problems=problems, plots=plots,
-                             seconds=time.perf_counter() - start)
-
-
-def _history(ref: ArtifactRef) -> list[dict[str, Any]]:
-    import json
-
-    return json.loads((store().path(ref) / "history.json").read_text())
-
-
-def _pct(x: float | None) -> float | str:
-    return "" if x is None else round(100 * x, 1)
-
-
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.2f}"
+    result = SpeechStageResult(model=model.result(), rows=rows, spearman_checkpoints=rho_ckpt,
+                               spearman_seeds=rho_seeds,
+                               corpus=_corpus(train_audio, test_audio, train_refs, text_ref, problems),
+                               problems=problems, plots=plots, seconds=time.perf_counter() - start)
+    report = result.report()
+    publish_speech_report(report, _examples(sel_eval))
+    print(report.markdown())
+    return result
 
 
 def speech_section(result: SpeechStageResult) -> dict[str, Any]:
     """DESIGN.md s.5 "speech" keys (PER and WER as fractions) plus the rows and correlations."""
-    sel = result.rows.get(result.selected, {})
-    sup = result.rows.get(SUPERVISED, {})
-    linear = result.rows.get(SUPERVISED_LINEAR, {})
-    base = result.rows.get("trivial baseline", {})
-    chance = result.rows.get("random text (reference length)", {})
-    return {"per": sel.get("per"), "wer": sel.get("wer"), "supervised_per": sup.get("per"),
-            "supervised_wer": sup.get("wer"), "supervised_linear_per": linear.get("per"),
-            "baseline_per": base.get("per"), "baseline_wer": base.get("wer"), "chance_per": chance.get("per"),
-            "criterion": sel.get("criterion"), "seconds": round(result.seconds, 1),
-            "model": str(store().path(result.model)), "selected": result.selected,
-            "selection": "min unsupervised criterion (phone-LM perplexity / phone usage^2)",
+    def metric(row: Row | None, key: str) -> Any:
+        return None if row is None else row.metrics.get(key)
+
+    sel = result.selected_row()
+    sup, linear = result.reference_row(Reference.features), result.reference_row(Reference.linear)
+    base = next(iter(result.rows_of(RowKind.BASELINE)), None)
+    chance = next(iter(result.rows_of(RowKind.CHANCE)), None)
+    best = "max" if result.criterion.higher_is_better else "min"
+    return {"per": metric(sel, "per"), "wer": metric(sel, "wer"), "supervised_per": metric(sup, "per"),
+            "supervised_wer": metric(sup, "wer"), "supervised_linear_per": metric(linear, "per"),
+            "baseline_per": metric(base, "per"), "baseline_wer": metric(base, "wer"),
+            "chance_per": metric(chance, "per"), "criterion": sel.criterion, "seconds": round(result.seconds, 1),
+            "model": str(store().path(result.model)), "selected": sel.name,
+            "selection": f"{best} unsupervised criterion ({result.criterion.name})",
             "spearman_criterion_per_checkpoints": result.spearman_checkpoints,
             "spearman_criterion_per_seeds": result.spearman_seeds,
-            "rows": result.rows, "corpus": result.corpus, "skipped_files": result.problems, "plots": result.plots}
+            "rows": {r.name: {k: r.criterion if k == "criterion" else r.metrics.get(k) for k in ROW_KEYS}
+                     for r in result.rows},
+            "corpus": result.corpus, "skipped_files": result.problems, "plots": result.plots}
 
 
 def transcribe(model: ArtifactRef | str | Path, files: Sequence[str | Path], words: bool = True,

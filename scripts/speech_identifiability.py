@@ -16,18 +16,18 @@ under data/store/objects after a speech run).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
+from components.speech.catalog.segments import Segments
+from components.speech.catalog.text import PhonemisedText
 from components.speech.config import GanConfig, LmConfig, SupervisedConfig
-from components.speech.criterion import weighted_lm_ppl
+from components.speech.criterion import phone_lm, weighted_lm_ppl
 from components.speech.gan import train_gan, transcribe
-from components.speech.metrics import phone_error_rate
+from components.speech.metrics import phone_error_rate, reference_phones
 from components.speech.phones import PHONES, decode_ids
 from components.speech.supervised import train_supervised
-from tasks.speech import phone_lm_of, read_segments, reference_phones
 
 
 def main() -> None:
@@ -37,27 +37,27 @@ def main() -> None:
     parser.add_argument("--test", type=Path, nargs="+", required=True)
     parser.add_argument("--steps", type=int, default=1000)
     args = parser.parse_args()
-    train, test = read_segments(args.train), read_segments(args.test)
-    refs = reference_phones(test)
-    if refs is None or any(l is None for l in train["labels"]):
+    train, test = Segments.read(args.train), Segments.read(args.test)
+    refs = reference_phones(test.phones, test.texts)
+    if refs is None or any(l is None for l in train.labels):
         raise SystemExit("these segments have no alignments: nothing to start from or score against")
-    text = json.loads((args.text / "text.json").read_text(encoding="utf-8"))["phones"]
-    lm = phone_lm_of(text, LmConfig())
+    text = PhonemisedText.load(args.text).phones
+    lm = phone_lm(text, LmConfig())
     cfg = GanConfig(gan_steps=args.steps)
     device = torch.device("cpu")
 
     def test_per(g: torch.nn.Module) -> float:
-        return phone_error_rate(refs, [decode_ids(h) for h in transcribe(g, test["x"], device)])
+        return phone_error_rate(refs, [decode_ids(h) for h in transcribe(g, test.x, device)])
 
     def criterion(hyps: list[list[int]]) -> float:
         return weighted_lm_ppl(hyps, lm)
 
-    labelled = train_supervised(train["x"], train["labels"], len(PHONES), cfg.generator,
+    labelled = train_supervised(train.x, train.labels, len(PHONES), cfg.generator,
                                 SupervisedConfig(supervised_hidden=0, supervised_steps=3000), device, seed=0)
     g0 = labelled.generator(cfg.generator, device)
     print(f"start (trained on labels): test PER {test_per(g0):.3f}, "
-          f"criterion {criterion(transcribe(g0, train['x'][:cfg.gan_eval_utterances], device)):.1f}")
-    train_gan(train["x"], text, len(PHONES), cfg, device, seed=0, score=criterion, start=labelled.generator_state,
+          f"criterion {criterion(transcribe(g0, train.x[:cfg.gan_eval_utterances], device)):.1f}")
+    train_gan(train.x, text, len(PHONES), cfg, device, seed=0, score=criterion, start=labelled.generator_state,
               monitor=lambda g: {"test_per": test_per(g)},
               progress=lambda step, row: print(f"GAN step {step}: test PER {row['test_per']:.3f}, "
                                                f"criterion {row['score']:.1f}, D loss {row['loss_d']:.3f}"))

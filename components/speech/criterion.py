@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from components.report import Criterion
+from components.speech.config import LmConfig
 from components.speech.lm import NgramLM
-from components.speech.phones import SILENCE_ID, merge_repeats
+from components.speech.phones import PHONES, SILENCE_ID, merge_repeats
+
+# what selects among GAN seeds and the self-trained model (the retraining flow reads it too)
+SPEECH_CRITERION = Criterion(name="phone-LM perplexity / phone usage^2", higher_is_better=False)
 
 
 def lm_sequences(hyps: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -32,3 +37,10 @@ def weighted_lm_ppl(hyps: Sequence[Sequence[int]], lm: NgramLM) -> float:
         return float("inf")
     usage = vocabulary_usage(seqs, lm)
     return lm.perplexity(seqs) / usage ** 2
+
+
+def phone_lm(phones: Sequence[Sequence[int]], lm: LmConfig) -> NgramLM:
+    """Phone n-gram LM of the unpaired text (phone-id sentences) as the criterion sees it:
+    silence dropped, repeats merged."""
+    return NgramLM.fit(lm_sequences(phones), order=lm.lm_phone_order, discount=lm.lm_discount,
+                       vocab=[i for i in range(len(PHONES)) if i != SILENCE_ID])

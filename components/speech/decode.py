@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from components.errors import InputError
-from components.speech.config import DecodeConfig
+from components.speech.config import DecodeConfig, LmConfig
 from components.speech.lm import BOS, EOS, NgramLM
 from components.speech.phones import SILENCE, Lexicon
 
@@ -118,3 +118,15 @@ def decode_words(phones: Sequence[str], trie: PronunciationTrie, lm: NgramLM,
         words.append(back[0])
         back = back[1]
     return words[::-1]
+
+
+def word_lm(words: Sequence[Sequence[str]], lm: LmConfig) -> NgramLM:
+    """Word n-gram LM of the unpaired text's sentences, for decoding."""
+    return NgramLM.fit(words, order=lm.lm_word_order, discount=lm.lm_discount)
+
+
+def decode_sentences(phones: Sequence[Sequence[str]], lexicon: Lexicon, lm: NgramLM,
+                     cfg: DecodeConfig) -> list[list[str]]:
+    """`decode_words` of each utterance's phones, with one trie of `lexicon`."""
+    trie = PronunciationTrie(lexicon)
+    return [decode_words(p, trie, lm, cfg) for p in phones]

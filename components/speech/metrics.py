@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Hashable, Sequence
 
-from components.speech.phones import strip_silence
+from components.errors import InputError
+from components.speech.phones import Lexicon, strip_silence, text_to_phones
 from components.stats import spearman  # noqa: F401  (re-exported: speech reports use it)
 
 
@@ -75,3 +76,21 @@ def confusion_counts(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]
         for a, b in align_sequences(strip_silence(r), strip_silence(h)):
             counts[none if a is None else index[a]][none if b is None else index[b]] += 1
     return counts
+
+
+def reference_phones(phones: Sequence[Sequence[str] | None], texts: Sequence[str],
+                     lexicon: Lexicon | None = None) -> list[list[str]] | None:
+    """Reference phones per utterance: flite's alignment (`phones`), else the transcript
+    phonemised with `lexicon`; None when some utterance has neither (then PER is not computed)."""
+    out = []
+    for p, text in zip(phones, texts):
+        if p is not None:
+            out.append(list(p))
+        elif text and lexicon is not None:
+            try:
+                out.append(text_to_phones(text, lexicon))
+            except InputError:
+                return None
+        else:
+            return None
+    return out

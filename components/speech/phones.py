@@ -177,3 +177,16 @@ def text_to_phones(text: str, lexicon: Lexicon, pauses: bool = True) -> list[str
     if pauses and out[-1] != SILENCE:
         out.append(SILENCE)
     return out
+
+
+def phonemise(sentences: Iterable[str], lexicon: Lexicon) -> tuple[list[list[int]], list[list[str]], list[str]]:
+    """Phone ids (pauses as flite places them) and words of each sentence that has a phonemisable
+    word, and why each other sentence was dropped."""
+    phones, words, dropped = [], [], []
+    for s in sentences:
+        try:
+            phones.append(encode(text_to_phones(s, lexicon)))
+            words.append(words_of(s))
+        except InputError as e:
+            dropped.append(str(e))
+    return phones, words, dropped

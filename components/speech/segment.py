@@ -17,6 +17,8 @@ import torch
 
 from components.errors import InputError
 from components.speech.config import PoolKind, SegmentConfig, SegmentMethod
+from components.speech.phones import encode
+from components.speech.synth import AlignedPhone, frame_labels
 
 
 @dataclass(frozen=True)
@@ -271,3 +273,16 @@ def segment_labels(bounds: torch.Tensor, frame_labels: list[int]) -> list[int]:
         s = min(s, e - 1)
         out.append(int(torch.bincount(lab[s:e]).argmax()))
     return out
+
+
+def segment_shard(feats: list[torch.Tensor], alignments: list[list[AlignedPhone] | None], model: SegmentModel,
+                  cfg: SegmentConfig) -> tuple[list[torch.Tensor], list[torch.Tensor], list[list[int] | None]]:
+    """Segment and pool each utterance ((frames, dim) features): its (segments, dim) features,
+    (segments, 2) bounds, and majority phone ids per segment where an alignment gives them."""
+    xs, bounds, labels = [], [], []
+    for f, ali in zip(feats, alignments):
+        seg = segment_utterance(f, model, cfg)
+        xs.append(seg.features)
+        bounds.append(seg.bounds)
+        labels.append(None if ali is None else segment_labels(seg.bounds, encode(frame_labels(ali, f.shape[0]))))
+    return xs, bounds, labels

@@ -3,11 +3,14 @@
 - `train_supervised`: the same segment features and generator, trained with cross-entropy on
   paired segment labels (the upper reference), or on the GAN's own labels (self-training,
   which stays unsupervised).
-- `most_frequent_phone_baseline`: the trivial lower reference.
+- `self_training`: wav2vec-U's second step, rounds of `train_supervised` on the current
+  model's own labels.
+- `most_frequent_phone_baseline`: the trivial lower reference; `random_text_baseline`: chance.
 """
 from __future__ import annotations
 
 from collections import Counter
+from enum import Enum
 from typing import Callable, Sequence
 
 import torch
@@ -15,8 +18,17 @@ import torch.nn.functional as F
 
 from components.errors import InputError, UnpairedError
 from components.speech.config import GeneratorConfig, SupervisedConfig
-from components.speech.gan import Generator, TrainedGenerator, pad_batch, seed_generators, seed_module
+from components.speech.gan import Generator, TrainedGenerator, pad_batch, seed_generators, seed_module, transcribe
 from components.speech.phones import SILENCE_ID
+
+Score = Callable[[list[list[int]]], float]  # the unsupervised criterion of phone-id outputs
+
+
+class Reference(str, Enum):
+    """The supervised references (value: the row's name)."""
+
+    features = "supervised reference"                 # a wider generator: what the features allow
+    linear = "supervised reference, GAN's generator"  # the GAN's own linear one: what the GAN could reach
 
 
 def train_supervised(segments: Sequence[torch.Tensor], labels: Sequence[Sequence[int]],
@@ -60,6 +72,32 @@ def train_supervised(segments: Sequence[torch.Tensor], labels: Sequence[Sequence
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return TrainedGenerator(state, model.in_dim, n_phones, cfg.supervised_steps, float("nan"), history,
                             hidden=cfg.supervised_hidden)
+
+
+def supervised_reference(segments: Sequence[torch.Tensor], labels: Sequence[Sequence[int]], n_phones: int,
+                         generator_cfg: GeneratorConfig, cfg: SupervisedConfig, device: torch.device,
+                         n_eval: int, score: Score) -> TrainedGenerator:
+    """`train_supervised` on paired labels (seed 0), scored by `score` on its outputs for the
+    first `n_eval` utterances, as the unsupervised models are."""
+    trained = train_supervised(segments, labels, n_phones, generator_cfg, cfg, device, seed=0)
+    hyps = transcribe(trained.generator(generator_cfg, device), segments[:n_eval], device)
+    trained.score = score(hyps)
+    return trained
+
+
+def self_training(start: TrainedGenerator, segments: Sequence[torch.Tensor], n_phones: int,
+                  generator_cfg: GeneratorConfig, cfg: SupervisedConfig, device: torch.device, n_eval: int,
+                  score: Score) -> TrainedGenerator:
+    """`self_train_rounds` rounds: label each segment with the current model's argmax, retrain
+    the supervised-architecture generator on those labels (seed = round), score it. No
+    transcript enters."""
+    current = start
+    for rnd in range(cfg.self_train_rounds):
+        labels = pseudo_labels(current.generator(generator_cfg, device), segments, device)
+        current = train_supervised(segments, labels, n_phones, generator_cfg, cfg, device, seed=rnd)
+        hyps = transcribe(current.generator(generator_cfg, device), segments[:n_eval], device)
+        current.score = score(hyps)
+    return current
 
 
 @torch.no_grad()

@@ -16,8 +16,9 @@ from components.speech.config import (DecodeConfig, DiscriminatorConfig, GanConf
 from components.speech.synth import synthesise
 from components.store import ArtifactStore
 from components.speech.config import SpeechStageConfig
+from components.report import RowKind
+from components.speech.supervised import Reference
 from flows.speech import speech, speech_section, transcribe
-from tasks.speech import SUPERVISED, SUPERVISED_LINEAR
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
 
@@ -66,23 +67,38 @@ def _bad_files(root: Path) -> dict[str, Path]:
 def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
     config = _tiny()
     result = speech(config)
-    names = set(result.rows)
-    assert {"gan seed 0", "gan seed 1", SUPERVISED, SUPERVISED_LINEAR, "trivial baseline"} <= names
-    assert any(n.startswith("self-trained on gan seed") for n in names)
-    for row in result.rows.values():
-        assert row["per"] is not None and 0 <= row["per"] < math.inf
+    names = {r.name for r in result.rows}
+    assert {"gan seed 0", "gan seed 1"} <= names
+    assert [r.kind for r in result.rows] == [RowKind.UNSUPERVISED] * 2 + [
+        RowKind.SELF_TRAINED, RowKind.SUPERVISED, RowKind.SUPERVISED, RowKind.BASELINE, RowKind.CHANCE]
+    assert result.reference_row(Reference.features).name == Reference.features.value
+    assert result.reference_row(Reference.linear).name == Reference.linear.value
+    assert result.rows_of(RowKind.SELF_TRAINED)[0].name.startswith("self-trained on gan seed")
+    for row in result.rows:
+        assert row.metrics["per"] is not None and 0 <= row.metrics["per"] < math.inf
     # the selected row is the lowest criterion among the GAN seeds and the self-trained model
-    candidates = {k: v for k, v in result.rows.items() if k.startswith(("gan seed", "self-trained"))}
-    best_gan = min((k for k in candidates if k.startswith("gan")), key=lambda k: candidates[k]["criterion"])
-    allowed = {best_gan} | {k for k in candidates if k == f"self-trained on {best_gan}"}
-    assert result.selected in allowed
-    assert result.rows[result.selected]["criterion"] == min(candidates[k]["criterion"] for k in allowed)
-    assert result.rows[result.selected]["wer"] is not None
+    best_gan = min(result.rows_of(RowKind.UNSUPERVISED), key=lambda r: r.criterion)
+    allowed = [best_gan] + [r for r in result.rows_of(RowKind.SELF_TRAINED)
+                            if r.name == f"self-trained on {best_gan.name}"]
+    selected = result.selected_row()
+    assert selected in allowed and [r for r in result.rows if r.selected] == [selected]
+    assert selected.criterion == min(r.criterion for r in allowed)
+    assert selected.metrics["wer"] is not None
+    assert result.criterion.name == "phone-LM perplexity / phone usage^2" and not result.criterion.higher_is_better
+    table = result.report().table()
+    assert [t["system"] for t in table] == [r.name for r in result.rows]
+    assert [t["selected"] for t in table].count("yes") == 1 and "PER %" in table[0]
     section = speech_section(result)
     keys = {"per", "wer", "supervised_per", "supervised_linear_per", "baseline_per", "chance_per", "criterion",
             "seconds", "model"}
     assert keys <= set(section)
     assert section["chance_per"] is not None and section["supervised_linear_per"] is not None
+    assert section["selected"] == selected.name and section["criterion"] == selected.criterion
+    assert section["selection"] == "min unsupervised criterion (phone-LM perplexity / phone usage^2)"
+    assert section["baseline_per"] == result.rows_of(RowKind.BASELINE)[0].metrics["per"]
+    assert list(section["rows"]) == [r.name for r in result.rows]
+    assert all(list(v) == ["per", "wer", "criterion", "step", "seconds", "utterances"]
+               for v in section["rows"].values())
     model_dir = Path(section["model"])
     assert {p.name for p in model_dir.iterdir()} == {"config.json", "weights.pt", "lexicon.tsv", "word_lm.json"}
     for plot in result.plots.values():
@@ -127,6 +143,6 @@ def test_user_directory_with_bad_files_and_unphonemisable_text(data_dir, tmp_pat
     assert "cannot be decoded" in result.problems["corrupt"]
     assert result.corpus["train_utterances"] == 5  # four mono 16 kHz files and the stereo 44.1 kHz one
     assert result.corpus["text_dropped"] == 1 and result.corpus["text_sentences"] == 3
-    assert not {SUPERVISED, SUPERVISED_LINEAR} & set(result.rows)  # no alignments: no paired labels
-    assert 0 <= result.rows[result.selected]["per"] < math.inf  # scored against the transcripts
+    assert not result.rows_of(RowKind.SUPERVISED)  # no alignments: no paired labels
+    assert 0 <= result.selected_row().metrics["per"] < math.inf  # scored against the transcripts
     assert ArtifactStore(data_dir / "store").exists(result.model)
