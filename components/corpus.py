@@ -7,7 +7,6 @@ target language on half B only.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.embeddings import EmbeddingConfig
 from components.errors import InputError
+from components.split import SplitConfig, stable_unit, verse_half
 from components.sources import (BIBLE_TRANSLATIONS, bible_translations, read_bible,
                                 read_text_lines)
 from components.text import prepare_sentence
@@ -30,16 +30,6 @@ class TextConfig(BaseModel):
     min_tokens: int = Field(3, ge=1)             # shorter sentences are dropped
     max_tokens: int = Field(120, ge=1)           # longer ones too: they dominate batches
     dedup: bool = True                           # keep the first copy of a repeated sentence
-
-
-class SplitConfig(BaseModel):
-    """How verses are assigned to test, the two training halves, and validation."""
-
-    model_config = ConfigDict(frozen=True)
-
-    test_books: tuple[int, ...] = (40, 41, 42, 43)   # the Gospels: held out in every translation
-    salt: str = "unpaired-split-v1"                  # changing it draws a different split
-    valid_fraction: float = Field(0.01, ge=0, lt=0.5)  # held-out monolingual sentences per side
 
 
 class DictionaryConfig(BaseModel):
@@ -103,17 +93,6 @@ class CorpusConfig(BaseModel):
         if len(parts) != 2 or not all(parts):
             raise InputError(f"pair {pair!r}", "expected two language codes like 'en-fr'")
         return cls(src=SideConfig(lang=parts[0]), tgt=SideConfig(lang=parts[1]), **overrides)
-
-
-def stable_unit(key: str, salt: str) -> float:
-    """A uniform number in [0, 1) fixed by (salt, key): the same on every machine and run."""
-    digest = hashlib.sha256(f"{salt}\0{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def verse_half(verse_id: str, salt: str) -> str:
-    """'A' or 'B': which training half a verse belongs to."""
-    return "A" if stable_unit(verse_id, salt) < 0.5 else "B"
 
 
 @dataclass

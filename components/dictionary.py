@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from components.corpus import DictionaryConfig, stable_unit
+from components.corpus import DictionaryConfig
+from components.split import stable_unit
 from components.errors import InputError
 from components.sources import freedict_files, read_dictionary_tsv, read_freedict
 from components.text import prepare_sentence

@@ -314,13 +314,7 @@ def print_speech(result) -> None:
     """PER/WER of every row, the selected unsupervised model marked."""
     from tasks.store import store
 
-    def pct(x):
-        return "" if x is None else f"{100 * x:.1f}"
-
-    print_rows(f"Speech recognition on the test utterances ({result.seconds:.0f} s)", [
-        {"system": name, "PER %": pct(r.get("per")), "WER %": pct(r.get("wer")),
-         "criterion": f"{r['criterion']:.3g}" if r.get("criterion") is not None else "",
-         "selected": "<-" if name == result.selected else ""} for name, r in result.rows.items()])
+    print_report(result.report(), f"Speech recognition on the test utterances ({result.seconds:.0f} s)")
     console.print(f"model: {store().path(result.model)}  (unpaired transcribe --model <it> FILE...)")
 
 

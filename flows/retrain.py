@@ -47,8 +47,9 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
     if speech:
         recogniser = speech_flow(speech_stage or presets.preset(preset).speech)
         challengers.append(Candidate(slot="speech-en", model=recogniser.model,
-                                     criterion=recogniser.rows[recogniser.selected]["criterion"],
-                                     criterion_name="phone-LM perplexity / phone usage^2", higher_is_better=False))
+                                     criterion=recogniser.selected_row().criterion,
+                                     criterion_name=recogniser.criterion.name,
+                                     higher_is_better=recogniser.criterion.higher_is_better))
     decisions = [promote_if_better(c, min_gain) for c in challengers]
     for d in decisions:
         print(f"{d.slot}: {'promoted' if d.promoted else 'kept'} ({d.reason})")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.corpus import SplitConfig
+from components.split import SplitConfig
 from components.device import DeviceRequest
 
 

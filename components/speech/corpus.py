@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from components.corpus import SplitConfig, verse_half
+from components.split import SplitConfig, verse_half
 from components.errors import InputError
 from components.sources import read_bible, read_text_lines
 from components.speech.phones import words_of

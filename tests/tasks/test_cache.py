@@ -86,10 +86,10 @@ def _edited(monkeypatch, tmp_path: Path, module: str, old: str, new: str) -> Non
 
 def test_an_edit_reached_only_transitively_changes_the_key(monkeypatch, tmp_path):
     # prepare-side never imports components.dictionary; the mapping runs reach it through
-    # components.dictionary -> components.corpus (the split's salt, the stable hash)
+    # components.dictionary -> components.split (the stable hash)
     before = {m: code_key(m) for m in ("tasks.corpus.text", "tasks.align.run", "tasks.corpus.embeddings")}
-    assert "components.corpus" not in inspect.getsource(importlib.import_module("tasks.align.run"))
-    _edited(monkeypatch, tmp_path, "components.corpus", "def stable_unit(", "def stable_unit(  ")
+    assert "components.split" not in inspect.getsource(importlib.import_module("tasks.align.run"))
+    _edited(monkeypatch, tmp_path, "components.split", "def stable_unit(", "def stable_unit(  ")
     assert code_key("tasks.corpus.text") != before["tasks.corpus.text"]
     assert code_key("tasks.align.run") != before["tasks.align.run"]
     assert code_key("tasks.corpus.embeddings") == before["tasks.corpus.embeddings"]

@@ -41,10 +41,10 @@ def test_audio_synthesis_does_not_reach_the_gan_or_the_decoder():
 
 def test_a_no_leak_split_edit_reaches_the_text_task_transitively(monkeypatch, tmp_path):
     before = _keys()
-    assert "components.corpus" not in inspect.getsource(importlib.import_module("tasks.speech.text"))
-    _edited(monkeypatch, tmp_path, "components.corpus", "def verse_half(", "def verse_half(  ")
+    assert "components.split" not in inspect.getsource(importlib.import_module("tasks.speech.text"))
+    _edited(monkeypatch, tmp_path, "components.split", "def verse_half(", "def verse_half(  ")
     after = _keys()
-    assert after["text"] != before["text"]  # via components.speech.corpus -> components.corpus
+    assert after["text"] != before["text"]  # via components.speech.corpus -> components.split
     assert after["data"] != before["data"]  # the audio's verses come from the same split
 
 
