@@ -16,7 +16,6 @@ from flows.backtranslate import backtranslate, translation_section
 from flows.corpus import prepare_corpus
 from flows.runner import task_runner
 from flows.speech import speech, speech_section
-from tasks.store import store
 
 
 @task(name="write-report")

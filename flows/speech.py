@@ -24,7 +24,7 @@ from components.speech.config import SpeechStageConfig
 from components.speech.corpus import shards
 from components.speech.criterion import SPEECH_CRITERION
 from components.speech.evaluate import Evaluation
-from components.speech.metrics import spearman
+from components.stats import spearman
 from components.speech.model import SpeechModel, transcribe_files
 from components.speech.supervised import Reference
 from components.store import ArtifactRef

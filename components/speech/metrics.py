@@ -5,7 +5,6 @@ from typing import Hashable, Sequence
 
 from components.errors import InputError
 from components.speech.phones import Lexicon, strip_silence, text_to_phones
-from components.stats import spearman  # noqa: F401  (re-exported: speech reports use it)
 
 
 def edit_distance(ref: Sequence[Hashable], hyp: Sequence[Hashable]) -> int:

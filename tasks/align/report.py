@@ -7,6 +7,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from components.align.catalog import AlignmentRun
+from components.plots import pyplot, save_figure
 from components.report import StageReport
 from components.store import ArtifactRef
 from tasks.store import store
@@ -20,11 +21,7 @@ def run_name(run: ArtifactRef) -> str:
 @task(name="plot-alignment")
 def plot_alignment(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) -> Path:
     """Criterion and (monitored) test P@1 over training, one line per run, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_c, ax_p) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax_c, ax_p) = pyplot().subplots(1, 2, figsize=(11, 4))
     for run in runs:
         points = [p for p in AlignmentRun.load(store().path(run)).history if p["criterion"] is not None]
         label = run_name(run) + (" (selected)" if run == selected else "")
@@ -33,11 +30,7 @@ def plot_alignment(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) ->
     ax_c.set(title="unsupervised criterion (selects)", xlabel="measurement", ylabel="criterion")
     ax_p.set(title="test P@1 CSLS s->t (monitor only)", xlabel="measurement", ylabel="P@1 (%)")
     ax_p.legend(fontsize=7)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 @task(name="publish-alignment-report")

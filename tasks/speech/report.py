@@ -8,7 +8,7 @@ import torch
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from components.atomic import atomic_path
+from components.plots import pyplot, save_figure
 from components.report import StageReport
 from components.speech.catalog.recogniser import Recogniser
 from components.speech.phones import PHONES, SILENCE_ID
@@ -16,23 +16,10 @@ from components.store import ArtifactRef
 from tasks.store import store
 
 
-def _save(fig: Any, out: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return out
-
-
 @task(name="plot-speech-training")
 def plot_training(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) -> Path:
     """Criterion (selects) and test PER (monitor only) over GAN training, one line per seed."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax_c, ax_p) = plt.subplots(1, 2, figsize=(11, 4))
     for run in runs:
         hist = [h for h in Recogniser.history(store().path(run)) if "score" in h]
@@ -46,17 +33,14 @@ def plot_training(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) -> 
     ax_c.set_yscale("log")
     ax_p.set(title="test PER (monitor only)", xlabel="step", ylabel="PER (%)")
     ax_c.legend(fontsize=7)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 @task(name="plot-phone-confusion")
 def plot_confusion(confusion: list[list[int]], title: str, out: Path) -> Path:
     """Row-normalised confusion of reference (rows) and recognised (columns) phones, with a
     'none' row/column for insertions and deletions, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     labels = [p for p in PHONES if p != PHONES[SILENCE_ID]] + ["none"]
     c = torch.tensor(confusion, dtype=torch.float)
     c = c / c.sum(1, keepdim=True).clamp_min(1)
@@ -65,7 +49,7 @@ def plot_confusion(confusion: list[list[int]], title: str, out: Path) -> Path:
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set(xlabel="recognised", ylabel="reference", title=title)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 @task(name="publish-speech-report")

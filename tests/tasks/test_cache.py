@@ -3,9 +3,7 @@ import importlib
 import inspect
 import pkgutil
 import types
-from pathlib import Path
 
-import pytest
 from prefect import Task
 
 import tasks.cache as cache
@@ -72,32 +70,20 @@ def test_tasks_that_store_artifacts_key_on_their_code():
             assert any(isinstance(p, CodeClosure) for p in _policies(t.cache_policy)), t.name
 
 
-def _edited(monkeypatch, tmp_path: Path, module: str, old: str, new: str) -> None:
-    """Make the key computation read an edited copy of `module` (the real file is untouched)."""
-    original = cache._source_file(module)
-    text = original.read_text(encoding="utf-8")
-    assert old in text
-    copy = tmp_path / module.replace(".", "_") / original.name
-    copy.parent.mkdir(parents=True)
-    copy.write_text(text.replace(old, new, 1), encoding="utf-8")
-    real = cache._source_file
-    monkeypatch.setattr(cache, "_source_file", lambda name: copy if name == module else real(name))
-
-
-def test_an_edit_reached_only_transitively_changes_the_key(monkeypatch, tmp_path):
+def test_an_edit_reached_only_transitively_changes_the_key(edit_source):
     # prepare-side never imports components.dictionary; the mapping runs reach it through
     # components.dictionary -> components.split (the stable hash)
     before = {m: code_key(m) for m in ("tasks.corpus.text", "tasks.align.run", "tasks.corpus.embeddings")}
     assert "components.split" not in inspect.getsource(importlib.import_module("tasks.align.run"))
-    _edited(monkeypatch, tmp_path, "components.split", "def stable_unit(", "def stable_unit(  ")
+    edit_source("components.split", "def stable_unit(", "def stable_unit(  ")
     assert code_key("tasks.corpus.text") != before["tasks.corpus.text"]
     assert code_key("tasks.align.run") != before["tasks.align.run"]
     assert code_key("tasks.corpus.embeddings") == before["tasks.corpus.embeddings"]
 
 
-def test_an_unrelated_edit_leaves_the_key(monkeypatch, tmp_path):
+def test_an_unrelated_edit_leaves_the_key(edit_source):
     before = code_key("tasks.corpus.embeddings"), code_key("tasks.corpus.dictionary")
-    _edited(monkeypatch, tmp_path, "components.dictionary", "def split_dictionary(", "def split_dictionary( ")
+    edit_source("components.dictionary", "def split_dictionary(", "def split_dictionary( ")
     assert code_key("tasks.corpus.embeddings") == before[0]  # fastText is not retrained
     assert code_key("tasks.corpus.dictionary") != before[1]
 
@@ -121,13 +107,13 @@ def test_closure_follows_function_local_and_package_imports(tmp_path, monkeypatc
         cache._source_file.cache_clear()
 
 
-def test_run_key_changes_with_code_and_parts(monkeypatch, tmp_path):
+def test_run_key_changes_with_code_and_parts(edit_source):
     from tasks.align.run import align_run
 
     key = run_key(align_run.fn, "abc", {"steps": 3})
     assert key == run_key(align_run.fn, "abc", {"steps": 3})
     assert key != run_key(align_run.fn, "abc", {"steps": 4})
-    _edited(monkeypatch, tmp_path, "components.align.vecmap", "def ", "def  ")
+    edit_source("components.align.vecmap", "def ", "def  ")
     assert key != run_key(align_run.fn, "abc", {"steps": 3})
 
 

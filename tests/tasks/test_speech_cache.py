@@ -6,23 +6,10 @@ from pathlib import Path
 
 from prefect import Task
 
-import tasks.cache as cache
 from tasks.cache import code_key, module_closure
 
 MODULES = ("data", "text", "segment", "train", "evaluate", "package", "report")
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks" / "speech"
-
-
-def _edited(monkeypatch, tmp_path: Path, module: str, old: str, new: str) -> None:
-    """Make the key computation read an edited copy of `module` (the real file is untouched)."""
-    original = cache._source_file(module)
-    text = original.read_text(encoding="utf-8")
-    assert old in text
-    copy = tmp_path / module.replace(".", "_") / original.name
-    copy.parent.mkdir(parents=True)
-    copy.write_text(text.replace(old, new, 1), encoding="utf-8")
-    real = cache._source_file
-    monkeypatch.setattr(cache, "_source_file", lambda name: copy if name == module else real(name))
 
 
 def _keys() -> dict[str, str]:
@@ -39,25 +26,25 @@ def test_audio_synthesis_does_not_reach_the_gan_or_the_decoder():
     assert "components.speech.decode" not in module_closure("tasks.speech.train")
 
 
-def test_a_no_leak_split_edit_reaches_the_text_task_transitively(monkeypatch, tmp_path):
+def test_a_no_leak_split_edit_reaches_the_text_task_transitively(edit_source):
     before = _keys()
     assert "components.split" not in inspect.getsource(importlib.import_module("tasks.speech.text"))
-    _edited(monkeypatch, tmp_path, "components.split", "def verse_half(", "def verse_half(  ")
+    edit_source("components.split", "def verse_half(", "def verse_half(  ")
     after = _keys()
     assert after["text"] != before["text"]  # via components.speech.corpus -> components.split
     assert after["data"] != before["data"]  # the audio's verses come from the same split
 
 
-def test_a_decoder_edit_changes_evaluation_and_packaging_only(monkeypatch, tmp_path):
+def test_a_decoder_edit_changes_evaluation_and_packaging_only(edit_source):
     before = _keys()
-    _edited(monkeypatch, tmp_path, "components.speech.decode", "def decode_words(", "def decode_words( ")
+    edit_source("components.speech.decode", "def decode_words(", "def decode_words( ")
     after = _keys()
     assert {m for m in MODULES if after[m] != before[m]} == {"evaluate", "package"}
 
 
-def test_a_gan_edit_leaves_audio_text_and_segments(monkeypatch, tmp_path):
+def test_a_gan_edit_leaves_audio_text_and_segments(edit_source):
     before = _keys()
-    _edited(monkeypatch, tmp_path, "components.speech.gan", "def transcribe(", "def transcribe( ")
+    edit_source("components.speech.gan", "def transcribe(", "def transcribe( ")
     after = _keys()
     assert {m for m in MODULES if after[m] == before[m]} == {"data", "text", "segment"}
 
