@@ -15,7 +15,8 @@ from components.speech.corpus import (bible_speech_split, directory_utterances, 
 from components.speech.features import extract_features
 from components.speech.gan import Generator, TrainedGenerator
 from components.speech.lm import NgramLM
-from components.speech.metrics import align_sequences, confusion_counts, spearman
+from components.speech.metrics import align_sequences, confusion_counts
+from components.stats import spearman
 from components.speech.model import SpeechModel, transcribe_files
 from components.speech.phones import PHONES, Lexicon, read_lexicon, write_lexicon
 from components.speech.segment import change_point_bounds, fit_segmenter, segment_utterance
