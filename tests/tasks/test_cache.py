@@ -153,3 +153,14 @@ def test_no_import_cycles():
     for m in modules:
         if m not in state:
             visit(m, [])
+
+
+def test_tasks_are_short_and_task_files_small():
+    # a task resolves refs, calls a component, saves and publishes: the algorithm lives in components
+    for t in _all_tasks():
+        if t.fn.__module__.startswith("tasks."):
+            lines = len(inspect.getsource(t.fn).splitlines())
+            assert lines <= 45, f"task {t.name}: {lines} lines"
+    for name in _project_modules("tasks"):
+        lines = len(cache._source_file(name).read_text(encoding="utf-8").splitlines())
+        assert lines <= 250, f"{name}: {lines} lines"
