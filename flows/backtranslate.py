@@ -9,20 +9,26 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel
 
+from components import presets
+from components.backtranslate.bundle import load_bundle, model_directory, translate_text
+from components.backtranslate.config import BacktranslateStageConfig
+from components.backtranslate.criterion import ROUND_TRIP_BLEU
+from components.backtranslate.metrics import SCORE_KEYS
 from components.device import DeviceRequest
 from components.errors import InputError
+from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.store import ArtifactRef
 from components.text import prepare_sentence
-from components.backtranslate.bundle import load_bundle, translate_text
-from components.backtranslate.config import BacktranslateStageConfig
-from components import presets
-from tasks.backtranslate import (evaluate_translation, history, model_directory, plot_translation,
-                                 publish_translation_report, train_translation, word_by_word)
+from tasks.backtranslate.evaluate import evaluate_translation
+from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
+from tasks.backtranslate.train import train_backtranslation
+from tasks.backtranslate.wordbyword import word_by_word
 from tasks.gpu import device_slot
 from tasks.runtime import data_root
 from tasks.store import store
 
-METRICS = ("bleu_s2t", "bleu_t2s", "chrf_s2t", "chrf_t2s")
+MODEL = "back-translation model"
+WORD_BY_WORD = "word-by-word (CSLS lexicon)"
 
 
 class BacktranslateResult(BaseModel):
@@ -35,6 +41,41 @@ class BacktranslateResult(BaseModel):
     selected_step: int
     plot: str
     seconds: float
+    criterion: Criterion = ROUND_TRIP_BLEU  # what selected the checkpoint (name and direction)
+
+    def rows(self) -> list[Row]:
+        """The model (unsupervised, selected by the criterion) and the word-by-word baseline."""
+        def scores(metrics: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in metrics.items() if k != "examples"}
+
+        return [Row(name=MODEL, kind=RowKind.UNSUPERVISED, metrics=scores(self.metrics),
+                    criterion=self.round_trip_bleu, selected=True),
+                Row(name=WORD_BY_WORD, kind=RowKind.BASELINE, metrics=scores(self.word_by_word))]
+
+    def selected_row(self) -> Row:
+        return next(r for r in self.rows() if r.selected)
+
+    def report(self) -> StageReport:
+        """Test BLEU / chrF of both rows, how the checkpoint was chosen, where the model is."""
+        s, t = self.pair.split("-")
+        meta, m, w = self.model.meta, self.metrics, self.word_by_word
+        best = "highest" if self.criterion.higher_is_better else "lowest"
+        notes = [f"Selected checkpoint: step {self.selected_step} of {meta.get('steps')}, {best} "
+                 f"{self.criterion.name} ({self.round_trip_bleu:.2f}; the test verses are never used for "
+                 f"selection).",
+                 f"Test BLEU {s}->{t} {m['bleu_s2t']:.2f} (word-by-word {w['bleu_s2t']:.2f}), "
+                 f"{t}->{s} {m['bleu_t2s']:.2f} (word-by-word {w['bleu_t2s']:.2f}); "
+                 f"beam {m.get('beam')}, {m.get('test_sentences')} verses.",
+                 f"Aligned vectors: {self.alignment.meta.get('method', '?')} seed "
+                 f"{self.alignment.meta.get('seed', '?')} (`{self.alignment.sha256[:12]}`). Training "
+                 f"{meta.get('train_seconds', 0):.0f} s, {meta.get('tokens_per_second', 0):.0f} target tokens/s "
+                 f"on {meta.get('device')}.",
+                 f"Model: `{store().path(self.model)}`"]
+        columns = [Column(key="bleu_s2t", header=f"BLEU {s}->{t}"), Column(key="bleu_t2s", header=f"BLEU {t}->{s}"),
+                   Column(key="chrf_s2t", header=f"chrF {s}->{t}", digits=1),
+                   Column(key="chrf_t2s", header=f"chrF {t}->{s}", digits=1)]
+        return StageReport(key=f"translation-{self.pair}", title=f"Translation {self.pair}", columns=columns,
+                           rows=self.rows(), notes=notes, plots={"training": self.plot})
 
 
 @flow(name="backtranslate", log_prints=True)
@@ -48,41 +89,29 @@ def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: Artifa
     pair = f"{src_lang}-{tgt_lang}"
     baseline = word_by_word.with_options(**opts).submit(alignment, test, src_lang, tgt_lang,
                                                         config.translate.csls_k, config.test_sentences)
-    model = train_translation.with_options(**opts).submit(src_corpus, tgt_corpus, alignment, config.translate,
-                                                          config.device).result()
+    model = train_backtranslation.with_options(**opts).submit(src_corpus, tgt_corpus, alignment, config.translate,
+                                                              config.device).result()
     metrics = evaluate_translation.with_options(**opts).submit(model, test, config.eval_beam,
                                                                config.test_sentences, config.device).result()
     wbw = baseline.result()
-    plot = plot_translation(model, data_root() / "reports" / f"translation-{pair}.png")
-    meta = model.meta
-    rows = [{"system": name, **{m: round(v[m], 2) for m in METRICS}}
-            for name, v in (("back-translation model", metrics), ("word-by-word (CSLS lexicon)", wbw))]
-    checkpoints = [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in history(model)]
-    summary = (f"# Translation {pair}\n\nSelected checkpoint: step {meta['best_step']} of {meta['steps']}, "
-               f"highest round-trip BLEU on held-out monolingual sentences ({meta['round_trip_bleu']:.2f}; "
-               f"the test verses are never used for selection).\n\n"
-               f"Test BLEU {src_lang}->{tgt_lang} {metrics['bleu_s2t']:.2f} (word-by-word {wbw['bleu_s2t']:.2f}), "
-               f"{tgt_lang}->{src_lang} {metrics['bleu_t2s']:.2f} (word-by-word {wbw['bleu_t2s']:.2f}); "
-               f"beam {config.eval_beam}, {metrics['test_sentences']} verses.\n\n"
-               f"Aligned vectors: {alignment.meta.get('method', '?')} seed {alignment.meta.get('seed', '?')} "
-               f"(`{alignment.sha256[:12]}`). Training {meta['train_seconds']:.0f} s, "
-               f"{meta['tokens_per_second']:.0f} target tokens/s on {meta['device']}.\n\n"
-               f"Model: `{store().path(model)}`\nPlot: `{plot}`\n")
-    publish_translation_report(pair, rows, checkpoints, summary)
-    print(summary)
-    return BacktranslateResult(pair=pair, model=model, alignment=alignment, metrics=metrics, word_by_word=wbw,
-                               round_trip_bleu=meta["round_trip_bleu"], selected_step=meta["best_step"],
-                               plot=str(plot), seconds=time.perf_counter() - start)
+    plot = plot_backtranslation(model, data_root() / "reports" / f"translation-{pair}.png")
+    result = BacktranslateResult(pair=pair, model=model, alignment=alignment, metrics=metrics, word_by_word=wbw,
+                                 round_trip_bleu=model.meta["round_trip_bleu"], selected_step=model.meta["best_step"],
+                                 plot=str(plot), seconds=time.perf_counter() - start)
+    report = result.report()
+    publish_backtranslation_report(report, model)
+    print(report.markdown())
+    return result
 
 
 def translation_section(result: BacktranslateResult) -> dict[str, Any]:
     """DESIGN.md section 5 keys of the benchmark report, plus how the numbers were obtained."""
     meta = result.model.meta
     return {
-        **{m: round(result.metrics[m], 2) for m in METRICS},
+        **{m: round(result.metrics[m], 2) for m in SCORE_KEYS},
         "round_trip_bleu": round(result.round_trip_bleu, 2),
         "seconds": round(result.seconds, 1),
-        "word_by_word": {m: round(result.word_by_word[m], 2) for m in METRICS},
+        "word_by_word": {m: round(result.word_by_word[m], 2) for m in SCORE_KEYS},
         "model": str(store().path(result.model)),
         "model_sha256": result.model.sha256,
         "selection": "max round-trip BLEU (src->tgt->src and tgt->src->tgt) on held-out monolingual sentences",
@@ -112,7 +141,7 @@ def translate(model: ArtifactRef | str | Path, sentences: Sequence[str], directi
     if beam < 1:
         raise InputError(f"beam {beam}", "must be at least 1")
     with device_slot(device) as dev:
-        tm = load_bundle(model_directory(model), dev)
+        tm = load_bundle(model_directory(model, store()), dev)
         if direction in ("s2t", "t2s"):
             src = 0 if direction == "s2t" else 1
         else:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from components.errors import InputError
+from components.store import ArtifactRef, ArtifactStore
 from components.backtranslate.config import TranslateConfig
 from components.backtranslate.decode import translate_ids
 from components.backtranslate.model import Translator
@@ -102,3 +103,26 @@ def load_bundle(directory: Path, device: torch.device) -> TranslationModel:
     model.load_state_dict(state)
     model.to(device).eval()
     return TranslationModel(model, vocabs, config, device)  # type: ignore[arg-type]
+
+
+def model_directory(model: ArtifactRef | str | Path, store: ArtifactStore) -> Path:
+    """Where a model lives: a ref, a directory (or its config.json), or the sha256 (or a unique
+    prefix of 8+ hex digits) of a model in `store`."""
+    if isinstance(model, ArtifactRef):
+        return store.path(model)
+    text = str(model).strip()
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path
+    if path.name == CONFIG and path.is_file():
+        return path.parent
+    lowered = text.lower()
+    if len(lowered) >= 8 and all(c in "0123456789abcdef" for c in lowered):
+        objects = store.root / "objects" / lowered[:2]
+        found = sorted(objects.glob(f"{lowered}*/*/{CONFIG}")) if objects.is_dir() else []
+        if len(found) == 1:
+            return found[0].parent
+        if len(found) > 1:
+            raise InputError(f"model {text!r}", "prefix matches several models: give more of the sha256")
+    raise InputError(f"model {text!r}", "no such model: give the directory of a translation model or the "
+                                        "sha256 of one in the artifact store")

@@ -25,3 +25,19 @@ def chrf(hyps: Sequence[str], refs: Sequence[str]) -> float:
     if not hyps:
         return 0.0
     return float(CHRF().corpus_score(list(hyps), [list(refs)]).score)
+
+
+SCORE_KEYS = ("bleu_s2t", "bleu_t2s", "chrf_s2t", "chrf_t2s")  # what `translation_scores` returns
+
+
+def translation_scores(hyp_s2t: Sequence[str], hyp_t2s: Sequence[str], src: Sequence[str],
+                       tgt: Sequence[str]) -> dict[str, float]:
+    """BLEU and chrF of both directions against a parallel test: s2t hypotheses against `tgt`,
+    t2s hypotheses against `src`."""
+    return {"bleu_s2t": bleu(hyp_s2t, tgt), "bleu_t2s": bleu(hyp_t2s, src),
+            "chrf_s2t": chrf(hyp_s2t, tgt), "chrf_t2s": chrf(hyp_t2s, src)}
+
+
+def examples(src: Sequence[str], hyp: Sequence[str], ref: Sequence[str], n: int = 3) -> list[tuple[str, str, str]]:
+    """The first `n` (source, hypothesis, reference) triples, to show beside the scores."""
+    return list(zip(src[:n], hyp[:n], ref[:n]))

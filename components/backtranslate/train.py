@@ -4,12 +4,12 @@ Each step trains both languages l in {0, 1} on two losses:
   denoising:        noise(x_l) -> x_l
   back-translation: y = translate(x_l, l -> l') with the current model, no gradient (or the
                     word-by-word translation during the first round); then learn y -> x_l.
-Model selection is round-trip BLEU on held-out monolingual sentences (A->B->A, B->A->B).
+Model selection is `ROUND_TRIP_BLEU` (criterion.py): round-trip BLEU on held-out monolingual
+sentences (A->B->A, B->A->B); the best checkpoint's weights are kept.
 """
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from components.embeddings import Embeddings
 from components.errors import InputError, UnpairedError
 from components.backtranslate.bundle import TranslationModel, translate_text
 from components.backtranslate.config import TranslateConfig, TrainConfig
+from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion, worst_value
 from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
 from components.backtranslate.model import Translator, batch_tensor
@@ -100,8 +101,17 @@ class TrainState:
     seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
-    best_criterion: float = -math.inf
+    best_criterion: float = field(default_factory=worst_value)
     best_step: int = -1
+
+    def keep_if_best(self, criterion: float, model: Translator) -> bool:
+        """Keep a copy of `model`'s weights as the best when `criterion` (this step's) beats the best
+        so far by `ROUND_TRIP_BLEU`; whether it did."""
+        if not ROUND_TRIP_BLEU.better(criterion, self.best_criterion):
+            return False
+        self.best_criterion, self.best_step = criterion, self.step
+        self.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return True
 
 
 def save_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
@@ -186,6 +196,19 @@ class TrainResult:
     seconds: float
     resumed_from: int  # step of the checkpoint training started from (0: fresh)
 
+    def summary(self) -> dict[str, Any]:
+        """What the model artifact records about its training: the selected checkpoint and its
+        round-trip BLEU both ways, steps, time and mean throughput (target tokens per second)."""
+        best = next((r for r in self.history if r["step"] == self.best_step), {})
+        trained = [r for r in self.history if r.get("tokens_per_second")]
+        return {"best_step": self.best_step, "round_trip_bleu": self.best_criterion,
+                "round_trip_bleu_src": best.get("round_trip_bleu_src"),
+                "round_trip_bleu_tgt": best.get("round_trip_bleu_tgt"),
+                "steps": self.history[-1]["step"] if self.history else 0,
+                "train_seconds": round(self.seconds, 1),
+                "tokens_per_second": round(sum(r["tokens_per_second"] for r in trained) / max(1, len(trained)), 1),
+                "resumed_from": self.resumed_from}
+
 
 def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None = None,
           fingerprint: str = "", on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
@@ -256,15 +279,12 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
             now = time.perf_counter()
             rt_s, rt_t = round_trip_bleu(tm, data.valid)
             state.seconds += time.perf_counter() - clock  # training and measuring
-            criterion = (rt_s + rt_t) / 2
+            criterion = round_trip_criterion(rt_s, rt_t)
             row = {"step": state.step, "ae_loss": sums["ae"] / max(1, 2 * sums["n"]),
                    "bt_loss": sums["bt"] / max(1, 2 * sums["n"]), "ae_weight": w_ae,
                    "round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t, "criterion": criterion,
                    "tokens_per_second": sums["tokens"] / max(1e-9, now - clock),
-                   "seconds": state.seconds, "best": criterion > state.best_criterion}
-            if criterion > state.best_criterion:
-                state.best_criterion, state.best_step = criterion, state.step
-                state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                   "seconds": state.seconds, "best": state.keep_if_best(criterion, model)}
             state.history.append(row)
             model.train()
             if checkpoint:

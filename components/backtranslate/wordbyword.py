@@ -1,36 +1,53 @@
-"""Word-by-word translation with a CSLS lexicon induced from aligned embeddings (the baseline row)."""
+"""Word-by-word translation with a CSLS lexicon induced from aligned embeddings (the baseline row).
+
+CSLS itself is the mapping stage's (components/align/retrieval.py): one implementation of the
+hubness penalties and the score 2 cos - r_src - r_tgt for the whole project.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
+from components.align.config import RetrievalConfig
+from components.align.retrieval import csls_knn, csls_penalties
 from components.embeddings import Embeddings
+from components.backtranslate.catalog import ParallelTest
+from components.backtranslate.metrics import examples, translation_scores
 
 
 def csls_lexicon(src: Embeddings, tgt: Embeddings, k: int = 10, batch: int = 2048) -> dict[str, str]:
     """Each source word's best target word by CSLS (Conneau et al. 2018) in the shared space.
 
-    src: (n_src, d), tgt: (n_tgt, d) vectors, normalised here to unit length.
+    src: (n_src, d), tgt: (n_tgt, d) vectors, normalised here to unit length; k: neighbourhood
+    of the penalties (at most the other side's size); exact, `batch` rows at a time.
     """
     x = torch.nn.functional.normalize(torch.from_numpy(src.vectors).float(), dim=1)
     z = torch.nn.functional.normalize(torch.from_numpy(tgt.vectors).float(), dim=1)
-    k_src, k_tgt = min(k, z.shape[0]), min(k, x.shape[0])
+    config = RetrievalConfig(csls_k=k, use_faiss=False, batch_size=batch)
+    r_src, r_tgt = csls_penalties(x, z, config)  # neighbourhood densities
+    _, best = csls_knn(x, z, 1, r_query=r_src, r_keys=r_tgt, batch_size=batch)
+    return {w: tgt.words[j] for w, j in zip(src.words, best[:, 0].tolist())}
 
-    def mean_topk(a: torch.Tensor, b: torch.Tensor, kk: int) -> torch.Tensor:
-        return torch.cat([(a[i:i + batch] @ b.T).topk(kk, dim=1).values.mean(1)
-                          for i in range(0, a.shape[0], batch)])
 
-    r_src, r_tgt = mean_topk(x, z, k_src), mean_topk(z, x, k_tgt)  # neighbourhood densities
-    best = torch.cat([(2 * (x[i:i + batch] @ z.T) - r_src[i:i + batch, None] - r_tgt[None]).argmax(1)
-                      for i in range(0, x.shape[0], batch)])
-    return {w: tgt.words[j] for w, j in zip(src.words, best.tolist())}
+def csls_lexicons(src: Embeddings, tgt: Embeddings, k: int) -> tuple[dict[str, str], dict[str, str]]:
+    """CSLS word translations both ways: (src -> tgt, tgt -> src)."""
+    return csls_lexicon(src, tgt, k), csls_lexicon(tgt, src, k)
 
 
 def translate_words(sentences: Sequence[str], lexicon: dict[str, str]) -> list[str]:
     """Replace each token by its lexicon entry; tokens the lexicon lacks are copied (names, numbers)."""
     return [" ".join(lexicon.get(t, t) for t in s.split()) for s in sentences]
+
+
+def evaluate_word_by_word(aligned: tuple[Embeddings, Embeddings], test: ParallelTest, k: int) -> dict[str, Any]:
+    """BLEU and chrF of word-by-word translation of the test, both ways, with three examples."""
+    lexicons = csls_lexicons(aligned[0], aligned[1], k)
+    hyp_s2t, hyp_t2s = translate_words(test.src, lexicons[0]), translate_words(test.tgt, lexicons[1])
+    return {**translation_scores(hyp_s2t, hyp_t2s, test.src, test.tgt),
+            "examples": examples(test.src, hyp_s2t, test.tgt)}
 
 
 def id_map(lexicon: dict[str, str], src_words: Sequence[str], tgt_index: dict[str, int], unk: int,

@@ -1,0 +1,57 @@
+"""Training the translation model: denoising + on-the-fly back-translation, resumable, stored as one bundle."""
+from __future__ import annotations
+
+import shutil
+import time
+
+from prefect import task
+
+from components.align.catalog import AlignedExport
+from components.backtranslate.bundle import save_bundle
+from components.backtranslate.catalog import MonolingualCorpus, TrainingHistory
+from components.backtranslate.config import TranslateConfig
+from components.backtranslate.train import new_model, prepare_corpora, train
+from components.backtranslate.vocab import Vocabulary
+from components.backtranslate.wordbyword import csls_lexicons
+from components.device import DeviceRequest
+from components.store import ArtifactRef
+from tasks.cache import STAGE_CACHE, checkpoint_dir, run_key
+from tasks.gpu import device_slot
+from tasks.progress import Progress
+from tasks.store import store
+
+
+@task(name="train-backtranslation", task_run_name="train-backtranslation", cache_policy=STAGE_CACHE)
+def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
+                          config: TranslateConfig, device: DeviceRequest = "auto") -> ArtifactRef:
+    """Train on two monolingual corpora; the checkpoint with the best round-trip BLEU (held-out
+    monolingual sentences) becomes one artifact: weights, vocabularies, config, history.
+
+    Checkpoints go to `<store>/checkpoints/<hash of inputs, config and code>/`, so a killed run
+    started again resumes from its last checkpoint.
+    """
+    langs = src_corpus.meta["lang"], tgt_corpus.meta["lang"]
+    aligned = AlignedExport.load(store().path(alignment), *langs)
+    corpora = MonolingualCorpus.load(store().path(src_corpus)), MonolingualCorpus.load(store().path(tgt_corpus))
+    names = tuple(f"{lang} corpus {ref.sha256[:12]}" for lang, ref in zip(langs, (src_corpus, tgt_corpus)))
+    vocabs = tuple(Vocabulary.build(lang, c.train, config.model.vocabulary, source=name)
+                   for lang, c, name in zip(langs, corpora, names))
+    key = run_key(train_backtranslation.fn, src_corpus.sha256, tgt_corpus.sha256, alignment.sha256,
+                  config.model_dump(mode="json"))
+    run_dir = checkpoint_dir("backtranslate", key)
+    start = time.perf_counter()
+    with device_slot(device) as dev, Progress(f"backtranslate-{langs[0]}-{langs[1]}", "back-translation steps",
+                                              config.train.steps) as progress:
+        tm = new_model(config, vocabs, (aligned.src, aligned.tgt), dev)  # type: ignore[arg-type]
+        data = prepare_corpora(tuple(c.train for c in corpora), tuple(c.valid for c in corpora),  # type: ignore[arg-type]
+                               tm.vocabs, csls_lexicons(aligned.src, aligned.tgt, config.csls_k), config, names)
+        result = train(tm, data, config, checkpoint=run_dir / "checkpoint.pt", fingerprint=key,
+                       on_step=progress.update)
+    meta = {"pair": "-".join(langs), **result.summary(), "seconds": round(time.perf_counter() - start, 1),
+            "alignment": alignment.sha256, "alignment_method": alignment.meta.get("method"),
+            "alignment_seed": alignment.meta.get("seed"), "device": str(dev)}
+    with store().writer("translation-model", f"translation-{langs[0]}-{langs[1]}", meta, directory=True) as out:
+        save_bundle(out.path, result.best_state, tm.vocabs, config, meta)
+        TrainingHistory(result.history).save(out.path)
+    shutil.rmtree(run_dir, ignore_errors=True)  # the model is stored: the checkpoint has done its job
+    return out.ref
