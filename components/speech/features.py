@@ -32,10 +32,15 @@ def extract_features(wave: torch.Tensor, cfg: FeaturesConfig,
 
     wave: (samples,) float mono at `sample_rate` Hz.
     Returns float32 (frames, feature_dim(cfg)), one frame per `features_hop_ms`
-    (frames = samples // hop + 1). Raises InputError (naming `source`) for an empty wave.
+    (frames = samples // hop + 1). Raises InputError (naming `source`) for an empty wave or one
+    shorter than one analysis window (no frame could be computed from it).
     """
     if wave.dim() != 1 or wave.numel() == 0:
         raise InputError(source, f"expected a non-empty mono waveform, got shape {tuple(wave.shape)}")
+    window = int(round(cfg.features_win_ms * sample_rate / 1000))
+    if wave.numel() < window:
+        raise InputError(source, f"too short: {wave.numel()} samples ({1000 * wave.numel() / sample_rate:.1f} ms), "
+                                 f"shorter than one {cfg.features_win_ms:g} ms analysis window")
     x = _transform(cfg, sample_rate).to(wave.device)(wave.float())  # (dim, frames)
     if cfg.features_kind is FeatureKind.logmel:
         x = torch.log(x + 1e-6)

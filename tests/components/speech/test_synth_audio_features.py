@@ -82,6 +82,15 @@ def test_empty_wave_is_refused():
         extract_features(torch.zeros(0), FeaturesConfig(), source="clip")
 
 
+@pytest.mark.parametrize("samples", [8, 20, 399])
+def test_audio_shorter_than_one_window_is_refused_naming_it(tmp_path, samples):
+    wav = tmp_path / "short.wav"
+    soundfile.write(str(wav), 0.5 * np.sin(np.arange(samples) / 3.0).astype(np.float32), 16000)
+    with pytest.raises(InputError, match=r"short.wav: too short: .*25 ms analysis window"):
+        extract_features(read_audio(wav), FeaturesConfig(), source=str(wav))
+    assert extract_features(torch.randn(400), FeaturesConfig()).shape == (3, feature_dim(FeaturesConfig()))
+
+
 def test_batch_reading_keeps_good_files_and_names_bad_ones(tmp_path, flite_corpus):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"not audio")
