@@ -1,6 +1,7 @@
 """Word embeddings: fastText skipgram training and the `.vec` text format."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,29 +117,41 @@ class EmbeddingConfig(BaseModel):
     buckets: int = Field(200_000, ge=1)            # hashed n-gram rows; fastText's 2M wastes memory here
 
 
-def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int) -> tuple[Embeddings, list[int]]:
+# fewer distinct words than this cannot give a space worth mapping (and fastText may stop)
+MIN_WORDS = 10
+
+
+def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int,
+                   source: str | None = None) -> tuple[Embeddings, list[int]]:
     """Train skipgram vectors on a tokenised corpus (one sentence per line, tokens split by spaces).
 
     Returns the embeddings (vocabulary most frequent first, vectors (vocab, dim)) and
-    the corpus count of each word.
+    the corpus count of each word. A corpus too small for the settings is refused, naming
+    `source` (default: the file) and the counts, before fastText runs.
     """
     import fasttext  # heavy native module: load only when training
 
     corpus = Path(corpus)
+    name = source or str(corpus)
     if not corpus.is_file() or corpus.stat().st_size == 0:
-        raise InputError(corpus, "empty corpus: nothing to train embeddings on")
+        raise InputError(name, "empty corpus: nothing to train embeddings on")
+    counts_in = Counter(corpus.read_text(encoding="utf-8").split())
+    frequent = sum(1 for c in counts_in.values() if c >= config.min_count)
+    if frequent < MIN_WORDS:
+        raise InputError(name, f"too small for embeddings: {frequent} of {len(counts_in)} distinct words occur "
+                               f"at least min_count={config.min_count} times (at least {MIN_WORDS} needed)")
     try:
         model = fasttext.train_unsupervised(
             str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs, minCount=config.min_count,
             ws=config.window, neg=config.negatives, lr=config.lr, minn=config.min_subword,
             maxn=config.max_subword, bucket=config.buckets, thread=max(threads, _INIT_BLOCKS), verbose=0)
-    except RuntimeError as e:  # e.g. "Encountered NaN" on corpora too small for the settings
-        raise InputError(corpus, f"fastText training failed: {e}") from None
+    except (RuntimeError, ValueError) as e:  # e.g. "Encountered NaN" on corpora too small for the settings
+        raise InputError(name, f"fastText training failed: {e}") from None
     words, counts = model.get_words(include_freq=True)
     kept = [(w, c) for w, c in zip(words, counts) if w != EOS]
     words, counts = [w for w, _ in kept], [c for _, c in kept]
     if len(words) < 2:
-        raise InputError(corpus, f"only {len(words)} words reach min_count={config.min_count}")
+        raise InputError(name, f"only {len(words)} words reach min_count={config.min_count}")
     vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
     return Embeddings(list(words), vectors), [int(c) for c in counts]
 

@@ -15,7 +15,8 @@ from tasks.store import store
 def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
     """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
     st = store()
-    emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1)
+    source = f"{corpus.meta['lang']} corpus ({corpus.meta.get('source', 'training half')})"
+    emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1, source=source)
     meta = {"lang": corpus.meta["lang"], "words": len(emb.words), "dim": emb.dim}
     with st.writer("vectors", f"vectors-{corpus.meta['lang']}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)

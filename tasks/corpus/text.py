@@ -75,7 +75,8 @@ def prepare_side(side: SideConfig, half: str, split: SplitConfig, text: TextConf
         raise InputError(f"{side.lang} corpus ({', '.join(map(str, side.files)) or 'built-in Bible'})",
                          "no sentence survives cleaning")
     train, valid = split_train_valid(sentences, split.valid_fraction, split.salt)
-    meta = {"lang": side.lang, "half": half, "train_sentences": len(train.lines),
+    meta = {"lang": side.lang, "half": half, "source": ", ".join(map(str, side.files)) or "built-in Bible",
+            "train_sentences": len(train.lines),
             "train_tokens": sum(len(line.split()) for line in train.lines),
             "valid_sentences": len(valid.lines), "clean": stats.as_dict()}
     with store().writer("corpus", f"{side.lang}-{half}", meta, directory=True) as out:

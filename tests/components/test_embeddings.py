@@ -44,3 +44,10 @@ def test_fasttext_refuses_empty_corpus(tmp_path):
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(InputError, match="empty.txt"):
         train_fasttext(tmp_path / "empty.txt", EmbeddingConfig(dim=8), threads=1)
+
+
+def test_fasttext_refuses_a_corpus_too_small_for_min_count_naming_it(tmp_path):
+    # one distinct line, de-duplicated: a handful of words, each seen once (fastText: "Empty vocabulary")
+    (tmp_path / "tiny.txt").write_text("in the beginning god created the heaven\n")
+    with pytest.raises(InputError, match=r"my corpus: too small for embeddings: 0 of 6 distinct words .*min_count=3"):
+        train_fasttext(tmp_path / "tiny.txt", EmbeddingConfig(dim=8), threads=1, source="my corpus")
