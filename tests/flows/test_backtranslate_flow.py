@@ -1,50 +1,50 @@
-"""The translation stage end to end on a planted cipher pair: train, select, evaluate, report, translate."""
+"""The back-translation stage end to end on a planted cipher pair: train, select, evaluate, report, translate."""
 import pytest
 
-from components.corpus import Sentences
-from components.embeddings import write_vec
-from components.errors import InputError
-from components.store import ArtifactStore
+from components.backtranslate.catalog import TrainingHistory
 from components.backtranslate.config import BacktranslateStageConfig
+from components.backtranslate.criterion import ROUND_TRIP_BLEU
+from components.errors import InputError
+from components.report import RowKind
+from components.store import ArtifactStore
 from flows.backtranslate import backtranslate, translate, translation_section
-from tests.components.backtranslate.conftest import _one_thread, cipher_pair, tiny_config  # noqa: F401 (autouse)
-
-
-def _sentences(lines):
-    return Sentences([str(i) for i in range(len(lines))], list(lines))
+from tests.components.backtranslate.conftest import (_one_thread, cipher_pair, store_stage_inputs,  # noqa: F401
+                                                     tiny_config)
 
 
 @pytest.fixture
 def inputs(data_dir):
     store = ArtifactStore(data_dir / "store")
-    pair = cipher_pair()
-    refs = []
-    for lang, train, valid in (("xa", pair.train[0], pair.valid[0]), ("xb", pair.train[1], pair.valid[1])):
-        with store.writer("corpus", f"{lang}-A", {"lang": lang}, directory=True) as out:
-            _sentences(train).write(out.path, "train")
-            _sentences(valid).write(out.path, "valid")
-        refs.append(out.ref)
-    with store.writer("parallel-test", "test-xa-xb", {"sentences": 30}, directory=True) as out:
-        _sentences(pair.test_src).write(out.path, "src")
-        _sentences(pair.test_tgt).write(out.path, "tgt")
-    test = out.ref
-    with store.writer("aligned-vectors", "aligned-xa-xb", {"method": "planted", "seed": 0}, directory=True) as out:
-        write_vec(pair.aligned[0], out.path / "xa.vec")
-        write_vec(pair.aligned[1], out.path / "xb.vec")
-    return store, refs[0], refs[1], test, out.ref
+    return (store, *store_stage_inputs(store, cipher_pair()))
 
 
 def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
     store, src, tgt, test, alignment = inputs
-    config = BacktranslateStageConfig(translate=tiny_config(steps=20, checkpoint_every=10), eval_beam=2,
+    config = BacktranslateStageConfig(translate=tiny_config(steps=30, checkpoint_every=10), eval_beam=2,
                                       device="cpu")
     result = backtranslate(src, tgt, test, alignment, config)
-    assert result.selected_step in (10, 20)
-    assert result.round_trip_bleu == max(r for r in (result.model.meta["round_trip_bleu"],))
+    history = TrainingHistory.load(store.path(result.model)).rows
+    criteria = [r["criterion"] for r in history]
+    assert [r["step"] for r in history] == [10, 20, 30]
+    first_best = criteria.index(max(criteria))  # the earliest of equals
+    assert result.selected_step == history[first_best]["step"]
+    assert result.round_trip_bleu == criteria[first_best] == result.model.meta["round_trip_bleu"]
+    assert result.criterion == ROUND_TRIP_BLEU
     assert result.word_by_word["bleu_s2t"] > 90  # the planted lexicon is exact
+
+    report = result.report()
+    assert [(r.kind, r.selected) for r in report.rows] == [(RowKind.UNSUPERVISED, True), (RowKind.BASELINE, False)]
+    assert report.selected().criterion == result.round_trip_bleu
+    assert report.key == "translation-xa-xb" and ROUND_TRIP_BLEU.name in report.markdown()
+    table = report.table(terminal=True)
+    assert table[1]["BLEU xa->xb"] == f"{result.word_by_word['bleu_s2t']:.2f}"
+    assert table[0]["chrF xb->xa"] == f"{result.metrics['chrf_t2s']:.1f}"
+
     section = translation_section(result)
     for key in ("bleu_s2t", "bleu_t2s", "chrf_s2t", "chrf_t2s", "round_trip_bleu", "seconds", "model"):
         assert isinstance(section[key], (int, float, str))
+    assert section["bleu_s2t"] == round(result.metrics["bleu_s2t"], 2)
+    assert section["selected_step"] == result.selected_step and section["steps"] == 30
     assert set(section["word_by_word"]) >= {"bleu_s2t", "bleu_t2s"}
     assert section["alignment"]["method"] == "planted"
     assert (data_dir / "reports" / "translation-xa-xb.png").stat().st_size > 0
@@ -63,3 +63,5 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
         translate("0123456789abcdef", sentences)
     with pytest.raises(InputError, match="direction"):
         translate(result.model, sentences, "xa-de")
+    with pytest.raises(InputError, match="beam"):
+        translate(result.model, sentences, beam=0)

@@ -69,3 +69,26 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def pair() -> CipherPair:
     return cipher_pair()
+
+
+def store_stage_inputs(store, pair: CipherPair):
+    """The pair as the corpus and mapping stages store it: (src corpus, tgt corpus, test, aligned export) refs."""
+    from components.align.catalog import AlignedExport
+    from components.corpus import Sentences
+
+    def sentences(lines):
+        return Sentences([str(i) for i in range(len(lines))], list(lines))
+
+    refs = []
+    for lang, train, valid in (("xa", pair.train[0], pair.valid[0]), ("xb", pair.train[1], pair.valid[1])):
+        with store.writer("corpus", f"{lang}-A", {"lang": lang}, directory=True) as out:
+            sentences(train).write(out.path, "train")
+            sentences(valid).write(out.path, "valid")
+        refs.append(out.ref)
+    with store.writer("parallel-test", "test-xa-xb", {"sentences": len(pair.test_src)}, directory=True) as out:
+        sentences(pair.test_src).write(out.path, "src")
+        sentences(pair.test_tgt).write(out.path, "tgt")
+    test = out.ref
+    with store.writer("aligned-vectors", "aligned-xa-xb", {"method": "planted", "seed": 0}, directory=True) as out:
+        AlignedExport("xa", "xb", *pair.aligned).save(out.path)
+    return refs[0], refs[1], test, out.ref

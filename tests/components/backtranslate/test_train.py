@@ -174,3 +174,43 @@ def test_time_budget_ends_training_with_a_checkpoint(pair, tmp_path):
     assert [r["step"] for r in result.history] == [1] and result.best_step == 1
     assert progress == [(1, 1)]  # the progress bar ends full, not at 1/1000
     assert torch.load(tmp_path / "budget.pt", weights_only=True)["step"] == 1
+
+
+class _Criterion:
+    """Stands in for round-trip BLEU: the given (src, tgt) values in turn, each call also
+    snapshotting the weights the model had when it was measured."""
+
+    def __init__(self, values):
+        self.values, self.weights = list(values), []
+
+    def __call__(self, tm, valid):
+        self.weights.append({k: v.detach().clone() for k, v in tm.model.state_dict().items()})
+        return self.values[len(self.weights) - 1]
+
+
+def test_selection_keeps_the_checkpoint_with_the_best_criterion_among_four(pair, monkeypatch):
+    # mean criteria 1, 6, 2, 5.95: the best is the second checkpoint, neither the first nor the last
+    fake = _Criterion([(1.0, 1.0), (5.0, 7.0), (2.0, 2.0), (6.0, 5.9)])
+    monkeypatch.setattr("components.backtranslate.train.round_trip_bleu", fake)
+    config = tiny_config(steps=40, checkpoint_every=10)
+    tm, data = fresh(pair, config)
+    result = train(tm, data, config)
+    assert [r["step"] for r in result.history] == [10, 20, 30, 40]
+    assert [r["criterion"] for r in result.history] == pytest.approx([1.0, 6.0, 2.0, 5.95])
+    assert [r["best"] for r in result.history] == [True, True, False, False]
+    assert result.best_step == 20 and result.best_criterion == pytest.approx(6.0)
+    for k, v in fake.weights[1].items():  # the weights kept are those measured at step 20
+        torch.testing.assert_close(result.best_state[k], v.cpu(), rtol=0, atol=0)
+    assert any(not torch.equal(result.best_state[k], v.cpu()) for k, v in tm.model.state_dict().items())
+    summary = result.summary()
+    assert (summary["best_step"], summary["round_trip_bleu"], summary["round_trip_bleu_src"],
+            summary["round_trip_bleu_tgt"], summary["steps"]) == (20, pytest.approx(6.0), 5.0, 7.0, 40)
+
+
+def test_a_tie_keeps_the_earlier_checkpoint(pair, monkeypatch):
+    fake = _Criterion([(3.0, 3.0), (2.0, 4.0), (0.0, 0.0)])
+    monkeypatch.setattr("components.backtranslate.train.round_trip_bleu", fake)
+    config = tiny_config(steps=30, checkpoint_every=10)
+    tm, data = fresh(pair, config)
+    result = train(tm, data, config)
+    assert result.best_step == 10 and [r["best"] for r in result.history] == [True, False, False]
