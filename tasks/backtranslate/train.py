@@ -32,10 +32,11 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
     """
     langs = src_corpus.meta["lang"], tgt_corpus.meta["lang"]
     aligned = AlignedExport.load(store().path(alignment), *langs)
-    corpora = MonolingualCorpus.load(store().path(src_corpus)), MonolingualCorpus.load(store().path(tgt_corpus))
+    src_text, tgt_text = (MonolingualCorpus.load(store().path(ref)) for ref in (src_corpus, tgt_corpus))
+    train_lines, valid_lines = (src_text.train, tgt_text.train), (src_text.valid, tgt_text.valid)
     names = tuple(f"{lang} corpus {ref.sha256[:12]}" for lang, ref in zip(langs, (src_corpus, tgt_corpus)))
-    vocabs = tuple(Vocabulary.build(lang, c.train, config.model.vocabulary, source=name)
-                   for lang, c, name in zip(langs, corpora, names))
+    vocabs = tuple(Vocabulary.build(lang, lines, config.model.vocabulary, source=name)
+                   for lang, lines, name in zip(langs, train_lines, names))
     key = run_key(train_backtranslation.fn, src_corpus.sha256, tgt_corpus.sha256, alignment.sha256,
                   config.model_dump(mode="json"))
     run_dir = checkpoint_dir("backtranslate", key)
@@ -43,8 +44,8 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
     with device_slot(device) as dev, Progress(f"backtranslate-{langs[0]}-{langs[1]}", "back-translation steps",
                                               config.train.steps) as progress:
         tm = new_model(config, vocabs, (aligned.src, aligned.tgt), dev)  # type: ignore[arg-type]
-        data = prepare_corpora(tuple(c.train for c in corpora), tuple(c.valid for c in corpora),  # type: ignore[arg-type]
-                               tm.vocabs, csls_lexicons(aligned.src, aligned.tgt, config.csls_k), config, names)
+        lexicons = csls_lexicons(aligned.src, aligned.tgt, config.csls_k)
+        data = prepare_corpora(train_lines, valid_lines, tm.vocabs, lexicons, config, names)  # type: ignore[arg-type]
         result = train(tm, data, config, checkpoint=run_dir / "checkpoint.pt", fingerprint=key,
                        on_step=progress.update)
     meta = {"pair": "-".join(langs), **result.summary(), "seconds": round(time.perf_counter() - start, 1),

@@ -78,7 +78,8 @@ def test_evaluation_plot_and_report_of_a_trained_model(stage, data_dir):
     publish_backtranslation_report(report, model)
     keys = ["translation-test", "translation-test-checkpoints", "translation-test-summary"]
     with get_client(sync_client=True) as client:
-        found = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))}
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+    found = {a.key: a for a in found}
     assert set(found) == set(keys)
     assert (found["translation-test"].type, found["translation-test-summary"].type) == ("table", "markdown")
     assert "# t" in found["translation-test-summary"].data

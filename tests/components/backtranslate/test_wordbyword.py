@@ -42,7 +42,8 @@ def test_csls_recovers_a_planted_lexicon():
     rng = np.random.default_rng(0)
     vec = rng.normal(size=(50, 8)).astype(np.float32)
     src = Embeddings([f"s{i}" for i in range(50)], vec)
-    tgt = Embeddings([f"t{i}" for i in range(50)][::-1], vec[::-1] + 0.05 * rng.normal(size=vec.shape).astype(np.float32))
+    noise = 0.05 * rng.normal(size=vec.shape).astype(np.float32)
+    tgt = Embeddings([f"t{i}" for i in range(50)][::-1], vec[::-1] + noise)
     lexicon = csls_lexicon(src, tgt, k=5)
     assert all(lexicon[f"s{i}"] == f"t{i}" for i in range(50))
 
@@ -52,9 +53,8 @@ def test_word_by_word_bleu_on_the_cipher_pair_is_unchanged():
     pair = cipher_pair(noise=1.5)
     test = ParallelTest(pair.test_src, pair.test_tgt)
     scores = evaluate_word_by_word(pair.aligned, test, 10)
-    reference = {"s2t": brute_force_csls(*pair.aligned, 10), "t2s": brute_force_csls(pair.aligned[1], pair.aligned[0], 10)}
-    independent = translation_scores(translate_words(test.src, reference["s2t"]),
-                                     translate_words(test.tgt, reference["t2s"]), test.src, test.tgt)
+    s2t, t2s = brute_force_csls(*pair.aligned, 10), brute_force_csls(pair.aligned[1], pair.aligned[0], 10)
+    independent = translation_scores(translate_words(test.src, s2t), translate_words(test.tgt, t2s), test.src, test.tgt)
     assert {k: scores[k] for k in independent} == independent
     # as the stage's own CSLS scored it before it used the mapping stage's retrieval
     assert scores["bleu_s2t"] == pytest.approx(64.65062599009843, abs=1e-9)
