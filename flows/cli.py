@@ -248,12 +248,8 @@ def print_translation(result) -> None:
     """Test BLEU/chrF of the model beside word-by-word translation, and the model to use."""
     from tasks.store import store
 
-    s, t = result.pair.split("-")
-    rows = [{"system": name, f"BLEU {s}->{t}": f"{m['bleu_s2t']:.2f}", f"BLEU {t}->{s}": f"{m['bleu_t2s']:.2f}",
-             f"chrF {s}->{t}": f"{m['chrf_s2t']:.1f}", f"chrF {t}->{s}": f"{m['chrf_t2s']:.1f}"}
-            for name, m in (("back-translation model", result.metrics), ("word-by-word", result.word_by_word))]
-    print_rows(f"Translation of the test verses ({result.seconds:.0f} s; selected step {result.selected_step}, "
-               f"round-trip BLEU {result.round_trip_bleu:.2f})", rows)
+    print_report(result.report(), f"Translation of the test verses ({result.seconds:.0f} s; selected step "
+                                  f"{result.selected_step}, {result.criterion.name} {result.round_trip_bleu:.2f})")
     console.print(f"model: {store().path(result.model)}  (unpaired translate --model <it> \"sentence\")")
 
 

@@ -42,8 +42,9 @@ def retrain(pair: str = "en-fr", preset: Preset = Preset.quick, corpus: CorpusCo
                              higher_is_better=aligned.criterion.higher_is_better)]
     if result.translation is not None:
         challengers.append(Candidate(slot=f"translate-{result.corpus.pair}", model=result.translation.model,
-                                     criterion=result.translation.round_trip_bleu,
-                                     criterion_name="round-trip BLEU on held-out monolingual sentences"))
+                                     criterion=result.translation.selected_row().criterion,
+                                     criterion_name=result.translation.criterion.name,
+                                     higher_is_better=result.translation.criterion.higher_is_better))
     if speech:
         recogniser = speech_flow(speech_stage or presets.preset(preset).speech)
         challengers.append(Candidate(slot="speech-en", model=recogniser.model,
