@@ -2,7 +2,6 @@
 text): each stores what the next one reads, with the real algorithms."""
 import math
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +17,6 @@ from components.speech.model import SpeechModel, transcribe_files
 from components.speech.phones import words_of
 from components.speech.supervised import Reference
 from components.speech.synth import synthesise
-from tasks.cache import checkpoint_dir
 from tasks.speech.data import prepare_audio
 from tasks.speech.evaluate import evaluate_baseline, evaluate_chance, evaluate_recogniser
 from tasks.speech.package import package_model
