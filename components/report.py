@@ -51,6 +51,11 @@ class Criterion(BaseModel):
     def direction(self) -> str:
         return "higher is better" if self.higher_is_better else "lower is better"
 
+    @property
+    def superlative(self) -> str:
+        """How a report says the winner's score: 'highest' or 'lowest'."""
+        return "highest" if self.higher_is_better else "lowest"
+
 
 class Row(BaseModel):
     """One system of a stage's result."""

@@ -53,7 +53,7 @@ class AlignStageResult(BaseModel):
 
     def report(self) -> StageReport:
         sel = self.selected_row()
-        best = "highest" if self.criterion.higher_is_better else "lowest"
+        best = self.criterion.superlative
         notes = [f"Selected **{sel.name}**: {best} unsupervised criterion "
                  f"({sel.criterion:.4f}; {self.criterion.name} after refinement, no dictionary) among "
                  f"{len([r for r in self.rows if r.kind is RowKind.UNSUPERVISED])} runs. Spearman rank correlation "

@@ -59,7 +59,7 @@ class BacktranslateResult(BaseModel):
         """Test BLEU / chrF of both rows, how the checkpoint was chosen, where the model is."""
         s, t = self.pair.split("-")
         meta, m, w = self.model.meta, self.metrics, self.word_by_word
-        best = "highest" if self.criterion.higher_is_better else "lowest"
+        best = self.criterion.superlative
         notes = [f"Selected checkpoint: step {self.selected_step} of {meta.get('steps')}, {best} "
                  f"{self.criterion.name} ({self.round_trip_bleu:.2f}; the test verses are never used for "
                  f"selection).",

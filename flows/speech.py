@@ -67,7 +67,7 @@ class SpeechStageResult(BaseModel):
 
     def report(self) -> StageReport:
         sel = self.selected_row()
-        best = "highest" if self.criterion.higher_is_better else "lowest"
+        best = self.criterion.superlative
         seeds = len(self.rows_of(RowKind.UNSUPERVISED))
         notes = [f"Selected **{sel.name}**: {best} unsupervised criterion ({sel.criterion:.2f}: phone-LM "
                  f"perplexity of its outputs on training audio / squared share of phones used; no transcript) "
