@@ -97,7 +97,7 @@ def prepare_corpus_cmd(
     refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
 ) -> None:
     """Prepare corpora, test set, fastText embeddings and the evaluation dictionary."""
-    from flows.corpus import prepare_corpus
+    from components.preflight import check_corpus
 
     try:
         cfg = CorpusConfig.model_validate(_load_config(config)) if config else presets.preset(preset).corpus(pair)
@@ -110,8 +110,13 @@ def prepare_corpus_cmd(
                 "test_files": (test_src, test_tgt) if test_src else cfg.test_files,
                 "dictionary": cfg.dictionary.model_copy(update={"files": tuple(dictionary or ())}),
             })
+        check_corpus(cfg)  # bad files refused in seconds, before a Prefect server starts
+        from tasks.corpus.text import source_paths
+        source_paths(cfg)
     except (UnpairedError, ValidationError) as e:
         _fail(_describe(e))
+    from flows.corpus import prepare_corpus
+
     result = _run(prepare_corpus, cfg, refresh=refresh)
     print_rows(f"Corpus {result.pair} ({result.seconds:.1f} s)", result.stats_rows())
 
@@ -232,11 +237,20 @@ def translation(
     """The translation pipeline: corpora, embeddings, unsupervised mapping, back-translation."""
     from components.align.config import AlignStageConfig
     from components.backtranslate.config import BacktranslateStageConfig
-    from flows.translation import translation_pipeline
+    from components.preflight import check_corpus
 
     corpus = _stage_config(CorpusConfig, corpus_config_file)
     align = _stage_config(AlignStageConfig, align_config_file)
     translate_cfg = _stage_config(BacktranslateStageConfig, translate_config_file)
+    try:  # bad files refused in seconds, before a Prefect server starts
+        planned = corpus or presets.preset(preset).corpus(pair)
+        check_corpus(planned)
+        from tasks.corpus.text import source_paths
+        source_paths(planned)
+    except (UnpairedError, ValidationError) as e:
+        _fail(_describe(e))
+    from flows.translation import translation_pipeline
+
     result = _run(translation_pipeline, pair, preset, corpus, align, translate_cfg, train_model, refresh)
     print_rows(f"Corpus {result.corpus.pair}", result.corpus.stats_rows())
     print_alignment(result.alignment)
@@ -266,10 +280,15 @@ def translate(
     """Translate sentences with a trained model, one output line per input line."""
     import sys
 
-    from flows.backtranslate import translate as translate_sentences
+    from components.preflight import decode_lines
 
     ref = _resolve_model(model, f"translate-{pair}")
-    lines = list(sentences) if sentences else [line.rstrip("\n") for line in sys.stdin]
+    try:  # strict UTF-8 text, checked before the model loads
+        lines = list(sentences) if sentences else decode_lines(sys.stdin.buffer.read(), "stdin")
+    except UnpairedError as e:
+        _fail(_describe(e))
+    from flows.backtranslate import translate as translate_sentences
+
     try:
         for out in translate_sentences(ref, lines, direction, beam):
             typer.echo(out)

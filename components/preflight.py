@@ -1,0 +1,130 @@
+"""Pre-flight checks of the user's corpus files: refuse bad input in seconds, before any flow runs.
+
+Each check reads the files with the readers the corpus stage uses and applies the same
+cleaning, so what passes here is what the stage can use; what fails raises InputError
+naming the file and the problem.
+"""
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from components.corpus import (CorpusConfig, DictionaryConfig, SideConfig, TextConfig, clean,
+                               split_train_valid)
+from components.dictionary import collect_pairs
+from components.embeddings import MIN_WORDS
+from components.errors import InputError
+from components.sources import read_dictionary_tsv, read_text_lines
+
+# Text files hold no control characters beyond whitespace; a few stray ones are tolerated.
+_WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c")
+_MAX_CONTROL_SHARE = 0.01
+
+
+def check_not_binary(records: Iterable[tuple[str, str]], source: object) -> None:
+    """Refuse text holding NUL bytes or more than 1 % control characters: binary data decoded as UTF-8.
+
+    records: (line id '<name>:<number>', text) pairs.
+    """
+    controls = chars = 0
+    for line_id, text in records:
+        if "\x00" in text:
+            raise InputError(source, f"binary data: NUL byte on line {line_id.rsplit(':', 1)[1]} "
+                                     f"(expected UTF-8 text)")
+        chars += len(text)
+        controls += sum(1 for ch in text if ch not in _WHITESPACE_CONTROLS and unicodedata.category(ch) == "Cc")
+    if controls > _MAX_CONTROL_SHARE * chars:
+        raise InputError(source, f"binary data: {controls} control characters in {chars} (expected UTF-8 text)")
+
+
+def text_records(path: Path) -> list[tuple[str, str]]:
+    """(line id, text) of a user text file, refused when missing, not UTF-8, binary or empty."""
+    records = list(read_text_lines(path))
+    check_not_binary(records, path)
+    return records
+
+
+def decode_lines(data: bytes, source: str = "stdin") -> list[str]:
+    """Strictly decoded UTF-8 lines of raw bytes (universal newlines), refused when binary."""
+    try:
+        text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise InputError(source, f"not valid UTF-8 ({e.reason} near byte {e.start})") from None
+    lines = [line.rstrip("\n") for line in io.StringIO(text, newline=None)]
+    check_not_binary(((f"{source}:{i}", line) for i, line in enumerate(lines, start=1)), source)
+    return lines
+
+
+def _side_sentences(side: SideConfig, test_file: Path | None, text: TextConfig,
+                    split_valid: float, salt: str) -> list[str]:
+    """The training lines the corpus stage would write for a side of user files, each file checked."""
+    records: list[tuple[str, str]] = []
+    for path in side.files:
+        file_records = text_records(path)
+        kept, stats = clean(file_records, side.lang, text)
+        if not kept.lines:
+            raise InputError(path, f"no sentence survives cleaning ({stats.read} lines: {stats.empty} empty, "
+                                   f"{stats.too_short} under {text.min_tokens} tokens, {stats.too_long} over "
+                                   f"{text.max_tokens})")
+        records.extend(file_records)
+    exclude: frozenset[str] = frozenset()
+    if test_file is not None:  # test sentences never train (as the corpus stage does)
+        everything = text.model_copy(update={"dedup": False, "min_tokens": 1, "max_tokens": 10**6})
+        exclude = frozenset(clean(text_records(test_file), side.lang, everything)[0].lines)
+    sentences, _ = clean(records, side.lang, text, exclude)
+    if not sentences.lines:
+        raise InputError(_names(side.files), "no sentence survives cleaning (every one is in the test set)")
+    train, _ = split_train_valid(sentences, split_valid, salt)
+    return train.lines
+
+
+def _names(paths: Iterable[Path]) -> str:
+    return ", ".join(map(str, paths))
+
+
+def check_vocabulary(lines: Iterable[str], min_count: int, source: str) -> None:
+    """Refuse a tokenised corpus with fewer than MIN_WORDS words occurring min_count times or more."""
+    counts = Counter(token for line in lines for token in line.split())
+    frequent = sum(1 for c in counts.values() if c >= min_count)
+    if frequent < MIN_WORDS:
+        raise InputError(source, f"too small for embeddings: {frequent} of {len(counts)} distinct words occur "
+                                 f"at least min_count={min_count} times (at least {MIN_WORDS} needed)")
+
+
+def check_test_files(src: Path, tgt: Path) -> None:
+    """Both sides of the parallel test set are text with as many lines each."""
+    n_src, n_tgt = len(text_records(src)), len(text_records(tgt))
+    if n_src != n_tgt:
+        raise InputError(tgt, f"has {n_tgt} lines but {src} has {n_src}")
+
+
+def check_dictionary_file(path: Path, src: str, tgt: str, config: DictionaryConfig, lowercase: bool) -> None:
+    """A 'source<TAB>target' file with at least one single-word pair after tokenisation."""
+    text_records(path)
+    read_dictionary_tsv(path)
+    if not collect_pairs(src, tgt, config.model_copy(update={"files": (Path(path),)}), lowercase):
+        raise InputError(path, "no single-word 'source<TAB>target' pair after tokenisation")
+
+
+def check_corpus(config: CorpusConfig) -> None:
+    """Every user file of a corpus config: readable UTF-8 text, usable after cleaning, enough words.
+
+    Built-in sources (Bibles, FreeDict) are not read here; unknown languages and translations
+    of the built-in sides are refused.
+    """
+    tests = tuple(config.test_files or ())
+    for side in (config.src, config.tgt):
+        if not side.files:
+            side.bible_names()
+    if tests:
+        check_test_files(*tests)
+    for path in config.dictionary.files:
+        check_dictionary_file(path, config.src.lang, config.tgt.lang, config.dictionary,
+                              config.text.lowercase)
+    for side, test_file in ((config.src, tests[0] if tests else None), (config.tgt, tests[1] if tests else None)):
+        if side.files:
+            lines = _side_sentences(side, test_file, config.text, config.split.valid_fraction, config.split.salt)
+            check_vocabulary(lines, config.embeddings.min_count, f"{side.lang} corpus ({_names(side.files)})")
