@@ -77,7 +77,14 @@ def print_report(report, title: str | None = None) -> None:
 
 
 def _run(fn, *args, **kwargs):
-    """Run a flow; user errors become one clear line instead of a trace."""
+    """Run a flow; user errors become one clear line instead of a trace.
+
+    Without a configured server, the temporary one starts here, in the main thread, and
+    dies with the command even on SIGKILL (see flows/server.py).
+    """
+    from flows.server import linked_server
+
+    linked_server()
     try:
         return fn(*args, **kwargs)
     except (UnpairedError, ValidationError) as e:
