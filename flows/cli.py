@@ -142,8 +142,11 @@ def align(
 ) -> None:
     """The mapping stage alone: on your .vec files, or on the pair's prepared corpus (cached)."""
     from components.align.config import AlignStageConfig
+    from components.embeddings import read_vec
+    from components.sources import read_dictionary_tsv
     from flows.align import align_embeddings, align_files
     from flows.corpus import prepare_corpus
+    from tasks.store import store
 
     settings = presets.preset(preset)
     cfg = _stage_config(AlignStageConfig, config) or settings.align
@@ -154,12 +157,18 @@ def align(
         langs = pair.split("-")
         if len(langs) != 2 or not all(langs):
             _fail(f"pair {pair!r}: expected two language codes like 'en-fr'")
+        try:  # the files' headers and format, before any flow starts
+            dims = read_vec(src_vectors, max_words=1).dim, read_vec(tgt_vectors, max_words=1).dim
+            read_dictionary_tsv(dictionary)
+        except UnpairedError as e:
+            _fail(_describe(e))
+        if dims[0] != dims[1]:
+            _fail(f"{tgt_vectors}: {dims[1]}-dimensional vectors, but {src_vectors} has {dims[0]}")
         result = _run(align_files, src_vectors, tgt_vectors, dictionary, *langs, cfg, refresh)
     else:
         corpus = _run(prepare_corpus, settings.corpus(pair))
         result = _run(align_embeddings, corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary, cfg, refresh)
     print_alignment(result)
-    from tasks.store import store
     console.print(f"aligned vectors: {store().path(result.exported)}  (sha256 {result.exported.sha256[:12]}: "
                   f"unpaired backtranslate --alignment <it>)")
 

@@ -89,5 +89,10 @@ def test_align_runs_alone_on_a_users_vectors_and_backtranslate_refuses_an_unknow
     assert exported and (data_dir / "store").is_dir()
     partial = run_cli("align", "--src-vectors", str(tmp_path / "xa.vec"), data_dir=data_dir)
     assert partial.returncode == 2 and "go together" in _last_line(partial)
+    (tmp_path / "xc.vec").write_text("2 3\na 1 0 0\nb 0 1 0\n")
+    wrong = run_cli("align", "--pair", "xa-xc", "--src-vectors", str(tmp_path / "xa.vec"), "--tgt-vectors",
+                    str(tmp_path / "xc.vec"), "--dictionary", str(tmp_path / "xa-xb.tsv"), data_dir=data_dir)
+    assert wrong.returncode == 2 and "xc.vec: 3-dimensional vectors" in _last_line(wrong)
+    assert "Traceback" not in wrong.stdout + wrong.stderr
     unknown = run_cli("backtranslate", "--alignment", "0123456789ab", data_dir=data_dir)
     assert unknown.returncode == 2 and "0123456789ab" in _last_line(unknown)
