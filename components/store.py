@@ -170,41 +170,46 @@ class ArtifactStore:
                 removed += 1
         return removed
 
-    def find(self, sha_prefix: str, kind: str | None = None) -> ArtifactRef:
-        """The stored artifact whose sha256 starts with `sha_prefix` (8 hex digits or more)."""
+    def matching(self, sha_prefix: str, kind: str | None = None) -> list[ArtifactRef]:
+        """The stored artifacts (of `kind`) whose sha256 starts with `sha_prefix` (8 hex digits or more)."""
         prefix = sha_prefix.strip().lower()
         if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
             raise StoreError(f"{sha_prefix!r}: give at least 8 hex digits of an artifact's sha256")
-        found = [a for a in self.listing() if a.sha256.startswith(prefix) and (kind is None or a.kind == kind)]
+        candidates = sorted(self._objects.glob(f"{prefix[:2]}/{prefix}*")) if self._objects.is_dir() else []
+        return [ArtifactRef(kind=a.kind, sha256=a.sha256, path=a.path, meta=a.meta)
+                for a in map(self._stored, candidates) if a is not None and (kind is None or a.kind == kind)]
+
+    def find(self, sha_prefix: str, kind: str | None = None) -> ArtifactRef:
+        """The one stored artifact (of `kind`) whose sha256 starts with `sha_prefix`."""
+        found = self.matching(sha_prefix, kind)
         if len(found) != 1:
             what = f"{kind} artifact" if kind else "artifact"
             raise StoreError(f"{sha_prefix!r}: {'no' if not found else 'more than one'} {what} with this sha256 "
                              f"in {self.root} (`unpaired artifacts` lists them)")
-        a = found[0]
-        return ArtifactRef(kind=a.kind, sha256=a.sha256, path=a.path, meta=a.meta)
+        return found[0]
 
     def listing(self) -> list[StoredArtifact]:
         """Every object in the store, newest first (kind/meta from its sidecar when there is one)."""
-        out = []
-        for obj in self._objects.glob("*/*") if self._objects.is_dir() else []:
-            if not obj.is_dir():
-                continue
-            entries = list(obj.iterdir())
-            if len(entries) != 1:
-                continue
-            size = sum(p.stat().st_size for p in entries[0].rglob("*") if p.is_file()) if entries[0].is_dir() \
-                else entries[0].stat().st_size
-            info: dict[str, Any] = {}
-            sidecar = self._index / f"{obj.name}.json"
-            if sidecar.is_file():
-                try:
-                    info = json.loads(sidecar.read_text(encoding="utf-8"))
-                except ValueError:
-                    info = {}
-            out.append(StoredArtifact(kind=info.get("kind", "?"), name=entries[0].name, sha256=obj.name,
-                                      path=entries[0].relative_to(self.root).as_posix(), bytes=size,
-                                      created=info.get("created", obj.stat().st_mtime), meta=info.get("meta", {})))
-        return sorted(out, key=lambda a: -a.created)
+        objects = self._objects.glob("*/*") if self._objects.is_dir() else []
+        return sorted((a for a in map(self._stored, objects) if a is not None), key=lambda a: -a.created)
+
+    def _stored(self, obj: Path) -> StoredArtifact | None:
+        """The listing row of one object directory (None if it is not a committed object)."""
+        entries = list(obj.iterdir()) if obj.is_dir() else []
+        if len(entries) != 1:
+            return None
+        size = sum(p.stat().st_size for p in entries[0].rglob("*") if p.is_file()) if entries[0].is_dir() \
+            else entries[0].stat().st_size
+        info: dict[str, Any] = {}
+        sidecar = self._index / f"{obj.name}.json"
+        if sidecar.is_file():
+            try:
+                info = json.loads(sidecar.read_text(encoding="utf-8"))
+            except ValueError:
+                info = {}
+        return StoredArtifact(kind=info.get("kind", "?"), name=entries[0].name, sha256=obj.name,
+                              path=entries[0].relative_to(self.root).as_posix(), bytes=size,
+                              created=info.get("created", obj.stat().st_mtime), meta=info.get("meta", {}))
 
 
 class StoredArtifact(BaseModel):

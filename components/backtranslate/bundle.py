@@ -116,13 +116,11 @@ def model_directory(model: ArtifactRef | str | Path, store: ArtifactStore) -> Pa
         return path
     if path.name == CONFIG and path.is_file():
         return path.parent
-    lowered = text.lower()
-    if len(lowered) >= 8 and all(c in "0123456789abcdef" for c in lowered):
-        objects = store.root / "objects" / lowered[:2]
-        found = sorted(objects.glob(f"{lowered}*/*/{CONFIG}")) if objects.is_dir() else []
-        if len(found) == 1:
-            return found[0].parent
+    if len(text) >= 8 and all(c in "0123456789abcdef" for c in text.lower()):
+        found = [d for d in map(store.path, store.matching(text)) if (d / CONFIG).is_file()]
         if len(found) > 1:
             raise InputError(f"model {text!r}", "prefix matches several models: give more of the sha256")
+        if found:
+            return found[0]
     raise InputError(f"model {text!r}", "no such model: give the directory of a translation model or the "
                                         "sha256 of one in the artifact store")
