@@ -2,10 +2,9 @@
 rendering for the Prefect artifacts, the terminal table and the benchmark report."""
 from __future__ import annotations
 
-import base64
+import math
 from collections.abc import Callable, Iterable
 from enum import Enum
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,8 +47,9 @@ class Criterion(BaseModel):
         return best
 
     @property
-    def direction(self) -> str:
-        return "higher is better" if self.higher_is_better else "lower is better"
+    def worst(self) -> float:
+        """A value every measured one beats (where a selection starts)."""
+        return -math.inf if self.higher_is_better else math.inf
 
     @property
     def superlative(self) -> str:
@@ -87,9 +87,6 @@ class StageReport(BaseModel):
     notes: list[str] = Field(default_factory=list)   # markdown paragraphs
     plots: dict[str, str] = Field(default_factory=dict)  # name -> PNG path
 
-    def rows_of(self, *kinds: RowKind) -> list[Row]:
-        return [r for r in self.rows if r.kind in kinds]
-
     def selected(self) -> Row | None:
         return next((r for r in self.rows if r.selected), None)
 
@@ -106,8 +103,8 @@ class StageReport(BaseModel):
             out.append(row)
         return out
 
-    def markdown(self, embed_plots: bool = False) -> str:
-        """Title, notes, the table and the plots (paths, or embedded as data URIs)."""
+    def markdown(self) -> str:
+        """Title, notes, the table and where the plots are."""
         table = self.table()
         lines = [f"# {self.title}", ""]
         for note in self.notes:
@@ -118,7 +115,7 @@ class StageReport(BaseModel):
             lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in table]
             lines.append("")
         for name, path in self.plots.items():
-            lines += [_image(name, Path(path)) if embed_plots else f"{name}: `{path}`", ""]
+            lines += [f"{name}: `{path}`", ""]
         return "\n".join(lines)
 
 
@@ -129,9 +126,3 @@ def _display(value: Any, column: Column) -> str:
         return f"{100 * value if column.percent else value:.{column.digits}f}"
     return str(value)
 
-
-def _image(name: str, path: Path) -> str:
-    if not path.is_file():
-        return f"{name}: `{path}` (missing)"
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f"![{name}](data:image/png;base64,{data})"

@@ -1,8 +1,6 @@
 """The stage's model-selection criterion, declared once: round-trip BLEU, higher is better."""
 from __future__ import annotations
 
-import math
-
 from components.report import Criterion
 
 ROUND_TRIP_BLEU = Criterion(name="round-trip BLEU on held-out monolingual sentences", higher_is_better=True)
@@ -12,7 +10,3 @@ def round_trip_criterion(bleu_src: float, bleu_tgt: float) -> float:
     """The selecting value: mean BLEU of src->tgt->src and tgt->src->tgt reconstructions (0-100)."""
     return (bleu_src + bleu_tgt) / 2
 
-
-def worst_value(criterion: Criterion = ROUND_TRIP_BLEU) -> float:
-    """A value every measured one beats (where selection starts)."""
-    return -math.inf if criterion.higher_is_better else math.inf

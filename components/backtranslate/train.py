@@ -25,7 +25,7 @@ from components.embeddings import Embeddings
 from components.errors import InputError, UnpairedError
 from components.backtranslate.bundle import TranslationModel, translate_text
 from components.backtranslate.config import TranslateConfig, TrainConfig
-from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion, worst_value
+from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion
 from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
 from components.backtranslate.model import Translator, batch_tensor
@@ -101,7 +101,7 @@ class TrainState:
     seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
-    best_criterion: float = field(default_factory=worst_value)
+    best_criterion: float = ROUND_TRIP_BLEU.worst
     best_step: int = -1
 
     def keep_if_best(self, criterion: float, model: Translator) -> bool:

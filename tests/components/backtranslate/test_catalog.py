@@ -9,7 +9,7 @@ from components.report import Criterion
 from components.store import ArtifactStore
 from components.backtranslate.bundle import model_directory
 from components.backtranslate.catalog import MonolingualCorpus, ParallelTest, TrainingHistory
-from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion, worst_value
+from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion
 
 
 def _write(directory, stem, lines):
@@ -55,5 +55,5 @@ def test_the_criterion_prefers_higher_round_trip_bleu_and_starts_below_every_val
     assert isinstance(ROUND_TRIP_BLEU, Criterion) and ROUND_TRIP_BLEU.higher_is_better
     assert ROUND_TRIP_BLEU.better(2.0, 1.0) and not ROUND_TRIP_BLEU.better(1.0, 1.0)
     assert round_trip_criterion(3.0, 5.0) == 4.0
-    assert worst_value() == -math.inf and ROUND_TRIP_BLEU.better(0.0, worst_value())
-    assert worst_value(Criterion(name="loss", higher_is_better=False)) == math.inf
+    assert ROUND_TRIP_BLEU.worst == -math.inf and ROUND_TRIP_BLEU.better(0.0, ROUND_TRIP_BLEU.worst)
+    assert Criterion(name="loss", higher_is_better=False).worst == math.inf
