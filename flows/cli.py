@@ -21,6 +21,11 @@ app = typer.Typer(help="Learn to translate and to recognise speech without paire
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 console = Console()
 
+# Options most commands share.
+PairOption = Annotated[str, typer.Option(help="Language pair 'src-tgt'.")]
+PresetOption = Annotated[Preset, typer.Option(help="quick or full.")]
+RefreshOption = Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")]
+
 
 @app.callback()
 def main(dask: Annotated[Optional[str], typer.Option(
@@ -101,7 +106,7 @@ def prepare_corpus_cmd(
     test_src: Annotated[Optional[Path], typer.Option(help="Parallel test set, source side.")] = None,
     test_tgt: Annotated[Optional[Path], typer.Option(help="Parallel test set, target side.")] = None,
     dictionary: Annotated[Optional[list[Path]], typer.Option(help="'src<TAB>tgt' dictionary file (repeatable).")] = None,
-    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+    refresh: RefreshOption = False,
 ) -> None:
     """Prepare corpora, test set, fastText embeddings and the evaluation dictionary."""
     from components.preflight import check_corpus
@@ -132,13 +137,13 @@ def prepare_corpus_cmd(
 def align(
     pair: Annotated[str, typer.Option(help="Language pair 'src-tgt' (built-in corpus, or your files' languages).")]
     = "en-fr",
-    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    preset: PresetOption = Preset.quick,
     config: Annotated[Optional[Path], typer.Option(help="TOML/YAML AlignStageConfig.")] = None,
     src_vectors: Annotated[Optional[Path], typer.Option(help="Your source embeddings (.vec text format).")] = None,
     tgt_vectors: Annotated[Optional[Path], typer.Option(help="Your target embeddings (.vec).")] = None,
     dictionary: Annotated[Optional[Path], typer.Option(help="'src<TAB>tgt' evaluation dictionary for your "
                                                             "vectors (split into seed and test parts).")] = None,
-    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+    refresh: RefreshOption = False,
 ) -> None:
     """The mapping stage alone: on your .vec files, or on the pair's prepared corpus (cached)."""
     from components.align.config import AlignStageConfig
@@ -175,12 +180,12 @@ def align(
 
 @app.command()
 def backtranslate(
-    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
-    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    pair: PairOption = "en-fr",
+    preset: PresetOption = Preset.quick,
     config: Annotated[Optional[Path], typer.Option(help="TOML/YAML BacktranslateStageConfig.")] = None,
     alignment: Annotated[Optional[str], typer.Option(help="sha256 (8+ hex digits) of an aligned-vectors "
                                                           "artifact; default: the mapping stage's (cached).")] = None,
-    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+    refresh: RefreshOption = False,
 ) -> None:
     """The back-translation stage alone, on the pair's prepared corpus (cached) and a stored map."""
     from components.backtranslate.config import BacktranslateStageConfig
@@ -192,13 +197,14 @@ def backtranslate(
 
     settings = presets.preset(preset)
     cfg = _stage_config(BacktranslateStageConfig, config) or settings.backtranslate
-    if alignment:
+    aligned = None
+    if alignment:  # refused before any flow starts when it is not in the store
         try:
             aligned = store().find(alignment, kind="aligned-vectors")
         except StoreError as e:
             _fail(str(e))
     corpus = _run(prepare_corpus, settings.corpus(pair))
-    if not alignment:
+    if aligned is None:
         aligned = _run(align_embeddings, corpus.src_vectors, corpus.tgt_vectors, corpus.dictionary,
                        settings.align).exported
     langs = (aligned.meta.get("src_lang"), aligned.meta.get("tgt_lang"))
@@ -210,8 +216,8 @@ def backtranslate(
 
 @app.command()
 def bench(
-    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
-    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    pair: PairOption = "en-fr",
+    preset: PresetOption = Preset.quick,
     out: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path("data/reports/bench.json"),
     stage: Annotated[Optional[list[str]], typer.Option(
         help="Only these stages after the corpus (repeatable): alignment, translation, speech.")] = None,
@@ -239,8 +245,8 @@ def _stage_config(model, path: Optional[Path]):
 
 @app.command()
 def translation(
-    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
-    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    pair: PairOption = "en-fr",
+    preset: PresetOption = Preset.quick,
     corpus_config_file: Annotated[Optional[Path], typer.Option("--corpus-config",
                                                                help="TOML/YAML CorpusConfig (your files).")] = None,
     align_config_file: Annotated[Optional[Path], typer.Option("--align-config",
@@ -248,7 +254,7 @@ def translation(
     translate_config_file: Annotated[Optional[Path], typer.Option(
         "--translate-config", help="TOML/YAML BacktranslateStageConfig.")] = None,
     train_model: Annotated[bool, typer.Option(help="Train the translation model after the mapping.")] = True,
-    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+    refresh: RefreshOption = False,
 ) -> None:
     """The translation pipeline: corpora, embeddings, unsupervised mapping, back-translation."""
     from components.align.config import AlignStageConfig
@@ -328,10 +334,10 @@ def _resolve_model(model: str, slot: str, must_exist: bool = False):
 
 @app.command("speech")
 def speech_cmd(
-    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    preset: PresetOption = Preset.quick,
     config: Annotated[Optional[Path], typer.Option(help="TOML/YAML SpeechStageConfig (e.g. your audio "
                                                         "directory).")] = None,
-    refresh: Annotated[bool, typer.Option(help="Recompute every task instead of using the cache.")] = False,
+    refresh: RefreshOption = False,
 ) -> None:
     """The speech pipeline: audio and text corpora, features, phone GAN, decoding, evaluation."""
     from components.speech.config import SpeechStageConfig
@@ -383,8 +389,8 @@ def print_alignment(result) -> None:
 
 @app.command()
 def retrain(
-    pair: Annotated[str, typer.Option(help="Language pair 'src-tgt'.")] = "en-fr",
-    preset: Annotated[Preset, typer.Option(help="quick or full.")] = Preset.quick,
+    pair: PairOption = "en-fr",
+    preset: PresetOption = Preset.quick,
     min_gain: Annotated[float, typer.Option(help="Promote only when the criterion improves by more.")] = 0.0,
 ) -> None:
     """Re-run the stages (cached where unchanged); promote models whose criterion improves."""
