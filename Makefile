@@ -99,9 +99,10 @@ deploy: setup
 	$(BIN)/prefect --no-prompt deploy --all && \
 	$(BIN)/python scripts/automations.py
 
-# Open the latest run and every report in headless Chromium; screenshots in data/reports/ui/.
+# Open the latest run and every report in headless Chromium (plots must render); screenshots in data/reports/ui/.
 ui-check: setup
 	@$(MAKE) --no-print-directory _apt PACKAGES=chromium REQUIRED=1
+	$(BIN)/pip install --quiet -e '.[test,ui]'
 	$(BIN)/python scripts/ui_check.py --server $(SERVER_URL:/api=) --out data/reports/ui
 
 worker: setup

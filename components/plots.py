@@ -1,6 +1,8 @@
-"""Figures for the reports: matplotlib without a display, written atomically as PNG."""
+"""Figures for the reports: matplotlib without a display, written atomically as PNG, and embedded
+in the UI's markdown (a browser on the Prefect UI cannot open a path on the machine that ran the flow)."""
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +25,12 @@ def save_figure(fig: Any, out: Path, dpi: int = 100) -> Path:
         fig.savefig(tmp, dpi=dpi)
     pyplot().close(fig)
     return Path(out)
+
+
+def markdown_image(name: str, path: str | Path) -> str:
+    """The PNG at `path` as a markdown image with a data URI, captioned with where the file is."""
+    path = Path(path)
+    if not path.is_file():
+        return f"{name}: `{path}` (missing)"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"![{name}](data:image/png;base64,{data})\n\n{name}: `{path}`"

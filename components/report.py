@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.plots import markdown_image
+
 T = TypeVar("T")
 
 
@@ -104,7 +106,7 @@ class StageReport(BaseModel):
         return out
 
     def markdown(self) -> str:
-        """Title, notes, the table and where the plots are."""
+        """Title, notes, the table and the plots (embedded, with where each file is)."""
         table = self.table()
         lines = [f"# {self.title}", ""]
         for note in self.notes:
@@ -115,7 +117,7 @@ class StageReport(BaseModel):
             lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in table]
             lines.append("")
         for name, path in self.plots.items():
-            lines += [f"{name}: `{path}`", ""]
+            lines += [markdown_image(name, path), ""]
         return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from components import presets
 from components.align.config import AlignStageConfig
 from components.backtranslate.config import BacktranslateStageConfig
 from components.corpus import CorpusConfig
+from components.plots import markdown_image
 from components.presets import Preset
 from flows.align import AlignStageResult, align_embeddings
 from flows.backtranslate import BacktranslateResult, backtranslate
@@ -48,14 +49,16 @@ def translation_pipeline(pair: str = "en-fr", preset: Preset = Preset.quick, cor
              f"- corpus: {prepared.src_corpus.meta['train_tokens']:,} / {prepared.tgt_corpus.meta['train_tokens']:,} "
              f"training tokens (artifact `corpus-{prepared.pair}`)",
              f"- alignment: selected unsupervised map `{unsup.name}`, word translation P@1 "
-             f"(CSLS, {s}->{t}) {100 * unsup.metrics['p1_csls_s2t']:.1f} % (artifact `alignment-{prepared.pair}`); "
-             f"plot `{aligned.plot}`"]
+             f"(CSLS, {s}->{t}) {100 * unsup.metrics['p1_csls_s2t']:.1f} % (artifact `alignment-{prepared.pair}`)"]
     if model is not None:
         m, w = model.metrics, model.word_by_word
         lines.append(f"- translation: BLEU {s}->{t} {m['bleu_s2t']:.2f} (word-by-word {w['bleu_s2t']:.2f}), "
                      f"{t}->{s} {m['bleu_t2s']:.2f} (word-by-word {w['bleu_t2s']:.2f}); round-trip BLEU "
-                     f"{model.round_trip_bleu:.2f}; plot `{model.plot}`")
+                     f"{model.round_trip_bleu:.2f}")
     lines.append(f"- total {result.seconds:.0f} s")
+    lines += ["", markdown_image("alignment training", aligned.plot)]
+    if model is not None:
+        lines += ["", markdown_image("back-translation training", model.plot)]
     create_markdown_artifact(key=f"translation-pipeline-{prepared.pair}", markdown="\n".join(lines) + "\n",
                              description=f"Translation pipeline {prepared.pair}")
     return result
