@@ -1,8 +1,13 @@
 """Word embeddings: fastText skipgram training and the `.vec` text format."""
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,16 +126,33 @@ class EmbeddingConfig(BaseModel):
 MIN_WORDS = 10
 
 
-def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int,
-                   source: str | None = None) -> tuple[Embeddings, list[int]]:
+# fastText runs in a child process: its C++ progress lines (stderr) can be read there without
+# touching this process's stderr, which other tasks' threads share.
+_TRAIN_CHILD = """
+import json, sys
+import fasttext, numpy as np
+job = json.loads(sys.argv[1])
+model = fasttext.train_unsupervised(**job["args"], verbose=2)
+words, counts = model.get_words(include_freq=True)
+np.save(job["out"] + "/vectors.npy", np.stack([model.get_word_vector(w) for w in words]).astype(np.float32))
+with open(job["out"] + "/words.json", "w", encoding="utf-8") as f:
+    json.dump({"words": list(words), "counts": [int(c) for c in counts]}, f)
+"""
+_PROGRESS = re.compile(r"Progress:\s*([\d.]+)%.*?words/sec/thread:\s*(\d+).*?avg\.loss:\s*([\d.naninf-]+)")
+
+# (done epochs, total epochs, metrics): called once per finished epoch
+EpochCallback = Callable[[int, int, dict[str, float]], None]
+
+
+def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int, source: str | None = None,
+                   on_epoch: EpochCallback | None = None) -> tuple[Embeddings, list[int]]:
     """Train skipgram vectors on a tokenised corpus (one sentence per line, tokens split by spaces).
 
     Returns the embeddings (vocabulary most frequent first, vectors (vocab, dim)) and
     the corpus count of each word. A corpus too small for the settings is refused, naming
-    `source` (default: the file) and the counts, before fastText runs.
+    `source` (default: the file) and the counts, before fastText runs. `on_epoch` hears
+    of each finished epoch with fastText's running loss.
     """
-    import fasttext  # heavy native module: load only when training
-
     corpus = Path(corpus)
     name = source or str(corpus)
     if not corpus.is_file() or corpus.stat().st_size == 0:
@@ -140,20 +162,45 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int,
     if frequent < MIN_WORDS:
         raise InputError(name, f"too small for embeddings: {frequent} of {len(counts_in)} distinct words occur "
                                f"at least min_count={config.min_count} times (at least {MIN_WORDS} needed)")
-    try:
-        model = fasttext.train_unsupervised(
-            str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs, minCount=config.min_count,
-            ws=config.window, neg=config.negatives, lr=config.lr, minn=config.min_subword,
-            maxn=config.max_subword, bucket=config.buckets, thread=max(threads, _INIT_BLOCKS), verbose=0)
-    except (RuntimeError, ValueError) as e:  # e.g. "Encountered NaN" on corpora too small for the settings
-        raise InputError(name, f"fastText training failed: {e}") from None
-    words, counts = model.get_words(include_freq=True)
-    kept = [(w, c) for w, c in zip(words, counts) if w != EOS]
-    words, counts = [w for w, _ in kept], [c for _, c in kept]
+    args = dict(input=str(corpus), model="skipgram", dim=config.dim, epoch=config.epochs,
+                minCount=config.min_count, ws=config.window, neg=config.negatives, lr=config.lr,
+                minn=config.min_subword, maxn=config.max_subword, bucket=config.buckets,
+                thread=max(threads, _INIT_BLOCKS))
+    with tempfile.TemporaryDirectory(prefix="fasttext-") as out:
+        failure = _run_child(json.dumps({"args": args, "out": out}), config.epochs, on_epoch)
+        if failure is not None:  # e.g. "Encountered NaN" on corpora too small for the settings
+            raise InputError(name, f"fastText training failed: {failure}")
+        trained = json.loads((Path(out) / "words.json").read_text(encoding="utf-8"))
+        all_vectors = np.load(Path(out) / "vectors.npy")
+    kept = [i for i, w in enumerate(trained["words"]) if w != EOS]
+    words, counts = [trained["words"][i] for i in kept], [trained["counts"][i] for i in kept]
     if len(words) < 2:
         raise InputError(name, f"only {len(words)} words reach min_count={config.min_count}")
-    vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
-    return Embeddings(list(words), vectors), [int(c) for c in counts]
+    return Embeddings(words, all_vectors[kept]), counts
+
+
+def _run_child(job: str, epochs: int, on_epoch: EpochCallback | None) -> str | None:
+    """Run the training child, reporting epochs as its progress lines pass; its last error line
+    when it fails, else None."""
+    child = subprocess.Popen([sys.executable, "-c", _TRAIN_CHILD, job], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    done, other, buffer = 0, [], b""
+    while chunk := child.stderr.read1(4096):
+        *lines, buffer = re.split(rb"[\r\n]", buffer + chunk)
+        for line in (raw.decode("utf-8", "replace").strip() for raw in lines):
+            match = _PROGRESS.search(line)
+            if match is None:
+                if line:
+                    other.append(line)
+                continue
+            reached = min(epochs, int(float(match[1]) / 100 * epochs + 1e-6))
+            for epoch in range(done + 1, reached + 1):  # a fast epoch may pass between two lines
+                if on_epoch is not None:
+                    on_epoch(epoch, epochs, {"loss": float(match[3]), "words/s/thread": float(match[2])})
+            done = max(done, reached)
+    if child.wait() != 0:
+        return other[-1] if other else f"exit status {child.returncode}"
+    return None
 
 
 def save_vectors(emb: Embeddings, counts: Sequence[int], directory: Path) -> None:

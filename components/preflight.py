@@ -128,3 +128,33 @@ def check_corpus(config: CorpusConfig) -> None:
         if side.files:
             lines = _side_sentences(side, test_file, config.text, config.split.valid_fraction, config.split.salt)
             check_vocabulary(lines, config.embeddings.min_count, f"{side.lang} corpus ({_names(side.files)})")
+
+
+def _usable_audio(files: list[Path], directory: Path) -> None:
+    """At least one file of `directory` opens as audio with a sample (headers only: fast)."""
+    import soundfile
+
+    problems = []
+    for path in files:
+        try:
+            if soundfile.info(str(path)).frames > 0:
+                return
+            problems.append(f"{path.name}: no samples")
+        except Exception as e:  # libsndfile raises its own error types for corrupt files
+            problems.append(f"{path.name}: cannot be decoded ({str(e).splitlines()[0][:80]})")
+    raise InputError(directory, f"no usable audio among {len(files)} files ({'; '.join(problems[:3])})")
+
+
+def check_speech_data(data) -> None:
+    """A user's speech corpus (SpeechDataConfig): audio folders with decodable audio, transcripts
+    and unpaired text files that are UTF-8 text. The built-in corpus needs no check."""
+    from components.speech.corpus import directory_utterances, read_transcripts
+
+    if data.transcripts is not None:
+        text_records(data.transcripts)
+        read_transcripts(data.transcripts)
+    for directory in (data.audio_dir, data.test_audio_dir):
+        if directory is not None:
+            _usable_audio([Path(u.path) for u in directory_utterances(directory)], Path(directory))
+    for path in data.text_files:
+        text_records(path)

@@ -304,7 +304,7 @@ def translate(
 
     from components.preflight import decode_lines
 
-    ref = _resolve_model(model, f"translate-{pair}")
+    ref = _resolve_model(model, f"translate-{pair}", must_exist=True)
     try:  # strict UTF-8 text, checked before the model loads
         lines = list(sentences) if sentences else decode_lines(sys.stdin.buffer.read(), "stdin")
     except UnpairedError as e:
@@ -340,10 +340,16 @@ def speech_cmd(
     refresh: RefreshOption = False,
 ) -> None:
     """The speech pipeline: audio and text corpora, features, phone GAN, decoding, evaluation."""
+    from components.preflight import check_speech_data
     from components.speech.config import SpeechStageConfig
-    from flows.speech import speech
 
     cfg = _stage_config(SpeechStageConfig, config) or presets.preset(preset).speech
+    try:  # the user's audio and text, before a Prefect server starts
+        check_speech_data(cfg.data)
+    except UnpairedError as e:
+        _fail(_describe(e))
+    from flows.speech import speech
+
     print_speech(_run(speech, cfg, refresh))
 
 
@@ -443,10 +449,16 @@ def artifacts(kind: Annotated[Optional[str], typer.Option(help="Only this kind, 
         for a in rows])
 
 
-@app.command()
-def report(key: Annotated[str, typer.Argument(help="Artifact key, e.g. corpus-en-fr, alignment-en-fr, "
-                                                    "translation-en-fr, champion-align-en-fr.")]) -> None:
-    """Print the latest report a stage published under KEY (what the UI shows)."""
+def _configured_server() -> bool:
+    """Whether a Prefect server is configured (PREFECT_API_URL); without one, commands that need
+    past runs start a temporary server."""
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
+def _server_report(key: str) -> dict | None:
+    """The latest artifact under `key` on the configured server, as `read_published` returns it."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
@@ -454,18 +466,43 @@ def report(key: Annotated[str, typer.Argument(help="Artifact key, e.g. corpus-en
         found = client.read_latest_artifacts(artifact_filter=ArtifactCollectionFilter(
             key=ArtifactCollectionFilterKey(any_=[key])))
     if not found:
+        return None
+    data = found[0].data
+    return {"key": key, "type": found[0].type, "description": found[0].description,
+            "data": json.loads(data) if found[0].type == "table" and isinstance(data, str) else data,
+            "updated": found[0].updated.timestamp()}
+
+
+@app.command()
+def report(key: Annotated[str, typer.Argument(help="Artifact key, e.g. corpus-en-fr, alignment-en-fr, "
+                                                    "translation-en-fr, champion-align-en-fr.")]) -> None:
+    """Print the latest report a stage published under KEY (what the UI shows); no server needed."""
+    from datetime import datetime, timezone
+
+    from tasks.publish import read_published
+
+    try:
+        art = read_published(key) or (_server_report(key) if _configured_server() else None)
+    except UnpairedError as e:
+        _fail(_describe(e))
+    if art is None:
         _fail(f"{key}: no report with this key yet (run the stage first; `unpaired runs` lists past runs)")
-    art = found[0]
-    console.print(f"[bold]{key}[/bold] ({art.type}, {art.updated:%Y-%m-%d %H:%M} UTC): {art.description or ''}")
-    data = art.data
-    if art.type == "table":
-        rows = json.loads(data) if isinstance(data, str) else data
-        if isinstance(rows, dict):  # column-oriented table
-            cols = list(rows)
-            rows = [dict(zip(cols, vals)) for vals in zip(*rows.values())]
-        print_rows(key, rows)
+    updated = datetime.fromtimestamp(art["updated"], timezone.utc)
+    console.print(f"[bold]{key}[/bold] ({art['type']}, {updated:%Y-%m-%d %H:%M} UTC): {art['description'] or ''}")
+    data = art["data"]
+    if art["type"] == "table":
+        if isinstance(data, dict):  # column-oriented table
+            data = [dict(zip(data, vals)) for vals in zip(*data.values())]
+        print_rows(key, data)
     else:
-        console.print(data)
+        console.print(_without_images(data))
+
+
+def _without_images(markdown: str) -> str:
+    """Markdown for a terminal: embedded images are dropped (their file path follows each)."""
+    import re
+
+    return re.sub(r"!\[[^\]]*\]\(data:image/[^)]*\)\n*", "", markdown)
 
 
 @app.command()
@@ -476,6 +513,9 @@ def runs(limit: Annotated[int, typer.Option(help="Most recent first, at most thi
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from flows.server import linked_server
+
+    linked_server()  # the temporary server, when none is configured, dies with this command
     started = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(not_any_=[StateType.SCHEDULED])))
     with get_client(sync_client=True) as client:
         found = client.read_flow_runs(flow_run_filter=started, sort=FlowRunSort.START_TIME_DESC, limit=limit)
@@ -507,5 +547,32 @@ def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.
         print_speech(_run(speech_flow, presets.preset(Preset.quick).speech))
 
 
+def run() -> None:
+    """The console script: usage errors (unknown option, bad choice) as one `error:` line too."""
+    import sys
+
+    try:  # typer 0.2x raises its vendored copy of click's exceptions
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover
+        from click import exceptions as click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as e:
+        e.show()
+        code = 0
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx else "unpaired"
+        typer.echo(f"error: {e.format_message()} (see '{where} --help')", err=True)
+        code = 2
+    except click.ClickException as e:
+        typer.echo(f"error: {e.format_message()}", err=True)
+        code = e.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    run()

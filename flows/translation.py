@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
 from components import presets
@@ -17,6 +16,7 @@ from flows.align import AlignStageResult, align_embeddings
 from flows.backtranslate import BacktranslateResult, backtranslate
 from flows.corpus import CorpusResult, prepare_corpus
 from flows.runner import task_runner
+from tasks.publish import publish_markdown
 
 
 class TranslationResult(BaseModel):
@@ -59,6 +59,6 @@ def translation_pipeline(pair: str = "en-fr", preset: Preset = Preset.quick, cor
     lines += ["", markdown_image("alignment training", aligned.plot)]
     if model is not None:
         lines += ["", markdown_image("back-translation training", model.plot)]
-    create_markdown_artifact(key=f"translation-pipeline-{prepared.pair}", markdown="\n".join(lines) + "\n",
+    publish_markdown(f"translation-pipeline-{prepared.pair}", "\n".join(lines) + "\n",
                              description=f"Translation pipeline {prepared.pair}")
     return result

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from components.champion import Candidate, ChampionRegistry, Decision, decide
+from tasks.publish import publish_markdown
 from tasks.runtime import data_root
 from tasks.store import store
 
@@ -31,6 +31,6 @@ def promote_if_better(challenger: Candidate, min_gain: float = 0.0) -> Decision:
     lines.append(f"| current | `{store().path(champ.model)}` | {champ.criterion:.4f} |")
     lines += ["", f"Criterion: {challenger.criterion_name} "
               f"({'higher' if challenger.higher_is_better else 'lower'} is better); no test data involved."]
-    create_markdown_artifact(key=f"champion-{decision.slot}", markdown="\n".join(lines),
+    publish_markdown(f"champion-{decision.slot}", "\n".join(lines),
                              description=f"Champion/challenger decision for {decision.slot}")
     return decision

@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from components.align.catalog import AlignmentRun
 from components.plots import pyplot, save_figure
 from components.report import StageReport
 from components.store import ArtifactRef
+from tasks.publish import publish_markdown, publish_table
 from tasks.store import store
 
 
@@ -36,5 +36,5 @@ def plot_alignment(runs: list[ArtifactRef], selected: ArtifactRef, out: Path) ->
 @task(name="publish-alignment-report")
 def publish_alignment_report(report: StageReport) -> None:
     """Every row (sweep and references) as a table, and why the winner won, for the UI."""
-    create_table_artifact(key=report.key, table=report.table(), description=report.title)
-    create_markdown_artifact(key=f"{report.key}-summary", markdown=report.markdown())
+    publish_table(report.key, report.table(), description=report.title)
+    publish_markdown(f"{report.key}-summary", report.markdown())

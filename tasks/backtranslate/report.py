@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from components.backtranslate.catalog import TrainingHistory
 from components.plots import pyplot, save_figure
 from components.report import StageReport
 from components.store import ArtifactRef
+from tasks.publish import publish_markdown, publish_table
 from tasks.store import store
 
 
@@ -37,7 +37,7 @@ def plot_backtranslation(model: ArtifactRef, out: Path) -> Path:
 @task(name="publish-backtranslation-report")
 def publish_backtranslation_report(report: StageReport, model: ArtifactRef) -> None:
     """Model and baseline rows, the model's per-checkpoint history, and the summary, for the UI."""
-    create_table_artifact(key=report.key, table=report.table(), description=report.title)
-    create_table_artifact(key=f"{report.key}-checkpoints", table=TrainingHistory.load(store().path(model)).rounded(),
+    publish_table(report.key, report.table(), description=report.title)
+    publish_table(f"{report.key}-checkpoints", TrainingHistory.load(store().path(model)).rounded(),
                           description="Losses and round-trip BLEU per checkpoint")
-    create_markdown_artifact(key=f"{report.key}-summary", markdown=report.markdown())
+    publish_markdown(f"{report.key}-summary", report.markdown())

@@ -8,16 +8,19 @@ from prefect import task
 from components.embeddings import EmbeddingConfig, save_vectors, train_fasttext
 from components.store import ArtifactRef
 from tasks.cache import STAGE_CACHE
+from tasks.progress import Progress
 from tasks.store import store
 
 
 @task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=STAGE_CACHE)
 def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
     """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
-    st = store()
-    source = f"{corpus.meta['lang']} corpus ({corpus.meta.get('source', 'training half')})"
-    emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1, source=source)
-    meta = {"lang": corpus.meta["lang"], "words": len(emb.words), "dim": emb.dim}
-    with st.writer("vectors", f"vectors-{corpus.meta['lang']}", meta, directory=True) as out:
+    st, lang = store(), corpus.meta["lang"]
+    source = f"{lang} corpus ({corpus.meta.get('source', 'training half')})"
+    with Progress(f"fasttext-{lang}", f"fastText {lang} epochs", config.epochs, min_interval=0) as progress:
+        emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1,
+                                     source=source, on_epoch=progress.update)
+    meta = {"lang": lang, "words": len(emb.words), "dim": emb.dim}
+    with st.writer("vectors", f"vectors-{lang}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)
     return out.ref

@@ -6,13 +6,13 @@ from typing import Any
 
 import torch
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from components.plots import pyplot, save_figure
 from components.report import StageReport
 from components.speech.catalog.recogniser import Recogniser
 from components.speech.phones import PHONES, SILENCE_ID
 from components.store import ArtifactRef
+from tasks.publish import publish_markdown, publish_table
 from tasks.store import store
 
 
@@ -55,9 +55,9 @@ def plot_confusion(confusion: list[list[int]], title: str, out: Path) -> Path:
 @task(name="publish-speech-report")
 def publish_speech_report(report: StageReport, examples: list[dict[str, Any]]) -> None:
     """Every row's metrics, a few transcriptions, and why the winner won, for the UI."""
-    create_table_artifact(key=report.key, table=report.table(), description=f"{report.title}: PER / WER on the "
+    publish_table(report.key, report.table(), description=f"{report.title}: PER / WER on the "
                                                                             "test utterances")
     if examples:
-        create_table_artifact(key=f"{report.key}-examples", table=examples,
+        publish_table(f"{report.key}-examples", examples,
                               description=f"{report.title}: test transcriptions")
-    create_markdown_artifact(key=f"{report.key}-summary", markdown=report.markdown())
+    publish_markdown(f"{report.key}-summary", report.markdown())

@@ -34,10 +34,23 @@ def test_fasttext_trains_on_a_tiny_corpus(tmp_path):
     words = [f"w{i}" for i in range(300)]
     lines = [" ".join(["the", *rng.choice(words, size=12)]) for _ in range(2000)]
     corpus.write_text("\n".join(lines) + "\n")
-    emb, counts = train_fasttext(corpus, EmbeddingConfig(dim=20, epochs=2, min_count=1), threads=1)
+    epochs = []
+    emb, counts = train_fasttext(corpus, EmbeddingConfig(dim=20, epochs=3, min_count=1), threads=1,
+                                 on_epoch=lambda done, total, metrics: epochs.append((done, total, metrics)))
     assert emb.words[0] == "the" and "</s>" not in emb.words
     assert emb.vectors.shape == (301, 20) and np.isfinite(emb.vectors).all()
     assert counts[0] == 2000
+    # progress: each epoch once, in order, with fastText's running loss
+    assert [(d, t) for d, t, _ in epochs] == [(1, 3), (2, 3), (3, 3)]
+    assert all(m["loss"] > 0 and m["words/s/thread"] > 0 for _, _, m in epochs)
+
+
+def test_fasttext_failure_is_one_line_naming_the_corpus(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c d e f g h i j k\n" * 50)
+    with pytest.raises(InputError, match=r"my corpus: fastText training failed: .*(NaN|lr)") as err:
+        train_fasttext(corpus, EmbeddingConfig(dim=8, epochs=1, min_count=1, lr=1e9), threads=1, source="my corpus")
+    assert "\n" not in str(err.value)
 
 
 def test_fasttext_refuses_empty_corpus(tmp_path):
