@@ -130,24 +130,26 @@ def check_corpus(config: CorpusConfig) -> None:
             check_vocabulary(lines, config.embeddings.min_count, f"{side.lang} corpus ({_names(side.files)})")
 
 
-def _usable_audio(files: list[Path], directory: Path) -> None:
-    """At least one file of `directory` opens as audio with a sample (headers only: fast)."""
+def _usable_audio(files: list[Path], directory: Path, min_seconds: float) -> None:
+    """At least one file of `directory` opens as audio at least `min_seconds` long (headers only: fast)."""
     import soundfile
 
     problems = []
     for path in files:
         try:
-            if soundfile.info(str(path)).frames > 0:
+            info = soundfile.info(str(path))
+            if info.frames >= min_seconds * info.samplerate:
                 return
-            problems.append(f"{path.name}: no samples")
+            problems.append(f"{path.name}: {info.frames} samples, shorter than one {1000 * min_seconds:g} ms window")
         except Exception as e:  # libsndfile raises its own error types for corrupt files
             problems.append(f"{path.name}: cannot be decoded ({str(e).splitlines()[0][:80]})")
     raise InputError(directory, f"no usable audio among {len(files)} files ({'; '.join(problems[:3])})")
 
 
-def check_speech_data(data) -> None:
-    """A user's speech corpus (SpeechDataConfig): audio folders with decodable audio, transcripts
-    and unpaired text files that are UTF-8 text. The built-in corpus needs no check."""
+def check_speech_data(data, min_seconds: float) -> None:
+    """A user's speech corpus (SpeechDataConfig): audio folders with decodable audio of at least
+    one analysis window (`min_seconds`), transcripts and unpaired text files that are UTF-8 text.
+    The built-in corpus needs no check."""
     from components.speech.corpus import directory_utterances, read_transcripts
 
     if data.transcripts is not None:
@@ -155,6 +157,6 @@ def check_speech_data(data) -> None:
         read_transcripts(data.transcripts)
     for directory in (data.audio_dir, data.test_audio_dir):
         if directory is not None:
-            _usable_audio([Path(u.path) for u in directory_utterances(directory)], Path(directory))
+            _usable_audio([Path(u.path) for u in directory_utterances(directory)], Path(directory), min_seconds)
     for path in data.text_files:
         text_records(path)

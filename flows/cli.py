@@ -345,12 +345,12 @@ def speech_cmd(
 
     cfg = _stage_config(SpeechStageConfig, config) or presets.preset(preset).speech
     try:  # the user's audio and text, before a Prefect server starts
-        check_speech_data(cfg.data)
+        check_speech_data(cfg.data, cfg.speech.features.features_win_ms / 1000)
     except UnpairedError as e:
         _fail(_describe(e))
     from flows.speech import speech
 
-    print_speech(_run(speech, cfg, refresh))
+    print_speech(_run(speech, cfg, refresh=refresh))
 
 
 def print_speech(result) -> None:

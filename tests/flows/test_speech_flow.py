@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+import yaml
 
 from components.speech.audio import read_audio, write_wav
 from components.speech.config import (DecodeConfig, DiscriminatorConfig, GanConfig, GeneratorConfig, SpeechConfig,
@@ -19,6 +20,7 @@ from components.speech.config import SpeechStageConfig
 from components.report import RowKind
 from components.speech.supervised import Reference
 from flows.speech import speech, speech_section, transcribe
+from tests.flows.test_cli import run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
 
@@ -146,3 +148,10 @@ def test_user_directory_with_bad_files_and_unphonemisable_text(data_dir, tmp_pat
     assert not result.rows_of(RowKind.SUPERVISED)  # no alignments: no paired labels
     assert 0 <= result.selected_row().metrics["per"] < math.inf  # scored against the transcripts
     assert ArtifactStore(data_dir / "store").exists(result.model)
+
+    # the same settings through the command line, as a user gives them
+    as_file = tmp_path / "speech.yaml"
+    as_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    cli = run_cli("speech", "--config", str(as_file), data_dir=data_dir)
+    assert cli.returncode == 0, cli.stdout[-2000:] + cli.stderr[-2000:]
+    assert result.selected_row().name in cli.stdout and "model:" in cli.stdout
