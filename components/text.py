@@ -66,6 +66,8 @@ def detokenize(tokens: Sequence[str], lang: str) -> str:
     elision but not our "n't" (Moses splits "don't" as "don 't"), our "'s" in other languages, Catalan
     elision, or "va-t'en" (split "va-t ' en" here). It puts a space before French ?!:; (typographic
     convention); the built-in French reference (Segond) has none, so neither does the output.
+    Not undone: a spaced dash ("- oui" for "-oui"), and Moses joins neighbouring CJK tokens,
+    which this tokeniser only splits where the text had a space.
     """
     text = " ".join(tokens)
     if lang in ELIDING:
