@@ -114,20 +114,29 @@ class CleanStats:
 
 @dataclass
 class Sentences:
-    """Tokenised sentences with the id of the record each came from."""
+    """Tokenised sentences with the id of the record each came from and, for a test set, its text."""
 
     ids: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)   # tokens joined by single spaces
+    raw: list[str] | None = None                     # line i as read, before normalisation (test sets)
 
     def write(self, directory: Path, stem: str) -> None:
         (directory / f"{stem}.txt").write_text("".join(line + "\n" for line in self.lines), encoding="utf-8")
         (directory / f"{stem}.ids").write_text("".join(i + "\n" for i in self.ids), encoding="utf-8")
+        if self.raw is not None:  # a line break inside a text would shift every line after it
+            (directory / f"{stem}.raw.txt").write_text("".join(" ".join(r.splitlines()) + "\n" for r in self.raw),
+                                                       encoding="utf-8")
 
     @classmethod
     def read(cls, directory: Path, stem: str) -> "Sentences":
+        """The sentences of `stem`; `raw` is None where no `<stem>.raw.txt` was written."""
         lines = (directory / f"{stem}.txt").read_text(encoding="utf-8").splitlines()
         ids = (directory / f"{stem}.ids").read_text(encoding="utf-8").splitlines()
-        return cls(ids, lines)
+        raw_path = directory / f"{stem}.raw.txt"
+        raw = raw_path.read_text(encoding="utf-8").splitlines() if raw_path.is_file() else None
+        if raw is not None and len(raw) != len(lines):
+            raise InputError(raw_path, f"has {len(raw)} lines for the {len(lines)} of {stem}.txt")
+        return cls(ids, lines, raw)
 
 
 def clean(records: Iterable[tuple[str, str]], lang: str, config: TextConfig,
@@ -208,6 +217,25 @@ def files_records(paths: Iterable[Path]) -> list[tuple[str, str]]:
     return records
 
 
+def parallel_sentences(records: Iterable[tuple[str, str, str]], src_lang: str, tgt_lang: str, text: TextConfig,
+                       drop_empty: bool) -> tuple[Sentences, Sentences]:
+    """Tokenise aligned (id, source text, target text) records, each side keeping its text as read.
+
+    drop_empty: skip a record that tokenises to nothing on either side; otherwise it stays, empty.
+    """
+    out_src, out_tgt = Sentences(raw=[]), Sentences(raw=[])
+    for rid, s, t in records:
+        s_tok = prepare_sentence(s, src_lang, text.lowercase)
+        t_tok = prepare_sentence(t, tgt_lang, text.lowercase)
+        if drop_empty and not (s_tok and t_tok):
+            continue
+        for out, tokens, raw in ((out_src, s_tok, s), (out_tgt, t_tok, t)):
+            out.ids.append(rid)
+            out.lines.append(" ".join(tokens))
+            out.raw.append(raw)
+    return out_src, out_tgt
+
+
 def parallel_bible_test(db: Path, src: SideConfig, tgt: SideConfig, split: SplitConfig,
                         text: TextConfig) -> tuple[Sentences, Sentences]:
     """Test verses of the primary translation of each side, aligned by verse id."""
@@ -216,15 +244,9 @@ def parallel_bible_test(db: Path, src: SideConfig, tgt: SideConfig, split: Split
         return {v.id: v.text for v in read_bible(db, name, side.lang) if v.book in set(split.test_books)}
 
     src_verses, tgt_verses = primary(src), primary(tgt)
-    out_src, out_tgt = Sentences(), Sentences()
-    for vid, s in src_verses.items():
-        if vid not in tgt_verses:
-            continue
-        s_tok = prepare_sentence(s, src.lang, text.lowercase)
-        t_tok = prepare_sentence(tgt_verses[vid], tgt.lang, text.lowercase)
-        if s_tok and t_tok:  # a few verses are empty in some translations
-            out_src.ids.append(vid); out_src.lines.append(" ".join(s_tok))
-            out_tgt.ids.append(vid); out_tgt.lines.append(" ".join(t_tok))
+    both = ((vid, s, tgt_verses[vid]) for vid, s in src_verses.items() if vid in tgt_verses)
+    out_src, out_tgt = parallel_sentences(both, src.lang, tgt.lang, text,
+                                          drop_empty=True)  # a few verses are empty in some translations
     if not out_src.lines:
         raise InputError(f"test books {split.test_books}", "no verse found in both translations")
     return out_src, out_tgt
@@ -237,11 +259,8 @@ def parallel_files_test(src_path: Path, tgt_path: Path, src_lang: str, tgt_lang:
     tgt_lines = [t for _, t in read_text_lines(tgt_path)]
     if len(src_lines) != len(tgt_lines):
         raise InputError(tgt_path, f"has {len(tgt_lines)} lines but {src_path} has {len(src_lines)}")
-    out_src, out_tgt = Sentences(), Sentences()
-    for i, (s, t) in enumerate(zip(src_lines, tgt_lines)):
-        out_src.ids.append(f"test:{i}"); out_src.lines.append(" ".join(prepare_sentence(s, src_lang, text.lowercase)))
-        out_tgt.ids.append(f"test:{i}"); out_tgt.lines.append(" ".join(prepare_sentence(t, tgt_lang, text.lowercase)))
-    return out_src, out_tgt
+    records = ((f"test:{i}", s, t) for i, (s, t) in enumerate(zip(src_lines, tgt_lines)))
+    return parallel_sentences(records, src_lang, tgt_lang, text, drop_empty=False)
 
 
 def count_overlap(a: Iterable[str], b: Iterable[str]) -> int:

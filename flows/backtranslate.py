@@ -13,12 +13,12 @@ from components import presets
 from components.backtranslate.bundle import load_bundle, model_directory, translate_text
 from components.backtranslate.config import BacktranslateStageConfig
 from components.backtranslate.criterion import ROUND_TRIP_BLEU
-from components.backtranslate.metrics import SCORE_KEYS
+from components.backtranslate.metrics import SCORE_KEYS, SIGNATURE_KEYS, STANDARD_KEYS
 from components.device import DeviceRequest
 from components.errors import InputError
 from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.store import ArtifactRef
-from components.text import prepare_sentence
+from components.text import detokenize, prepare_sentence
 from tasks.backtranslate.evaluate import evaluate_translation
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
 from tasks.backtranslate.train import train_backtranslation
@@ -55,26 +55,57 @@ class BacktranslateResult(BaseModel):
     def selected_row(self) -> Row:
         return next(r for r in self.rows() if r.selected)
 
-    def report(self) -> StageReport:
-        """Test BLEU / chrF of both rows, how the checkpoint was chosen, where the model is."""
+    @property
+    def standard(self) -> bool:
+        """Whether both rows have the standard score (the test kept its raw lines)."""
+        return all(k in self.metrics and k in self.word_by_word for k in STANDARD_KEYS)
+
+    def bleu_summary(self) -> str:
+        """Test BLEU both ways beside word-by-word: sacreBLEU where there is one, else BLEU on tokens."""
         s, t = self.pair.split("-")
-        meta, m, w = self.model.meta, self.metrics, self.word_by_word
+        s2t, t2s = (STANDARD_KEYS if self.standard else SCORE_KEYS)[:2]
+        m, w = self.metrics, self.word_by_word
+        return (f"{'sacreBLEU' if self.standard else 'BLEU on tokens'} {s}->{t} {m[s2t]:.2f} (word-by-word "
+                f"{w[s2t]:.2f}), {t}->{s} {m[t2s]:.2f} (word-by-word {w[t2s]:.2f})")
+
+    def _scoring_note(self) -> str:
+        if not self.standard:
+            return ("The test set has no raw verses (it was stored before they were kept): BLEU and chrF are "
+                    "on the project's tokens only; prepare the corpus again for sacreBLEU.")
+        m = self.metrics
+        return (f"BLEU is sacreBLEU `{m['sacrebleu_signature']}` and chrF `{m['sacrechrf_signature']}`: the "
+                f"output detokenised, against the test verses as read; case:lc because the models emit "
+                f"lowercased text. tok. BLEU: the lowercased tokens on both sides (tokenize none), as "
+                f"round-trip BLEU is measured.")
+
+    def _columns(self) -> list[Column]:
+        s, t = self.pair.split("-")
+        tokens = [Column(key="bleu_s2t", header=f"tok. BLEU {s}->{t}"),
+                  Column(key="bleu_t2s", header=f"tok. BLEU {t}->{s}")]
+        if not self.standard:
+            return tokens + [Column(key="chrf_s2t", header=f"tok. chrF {s}->{t}", digits=1),
+                             Column(key="chrf_t2s", header=f"tok. chrF {t}->{s}", digits=1)]
+        return [Column(key="sacrebleu_s2t", header=f"BLEU {s}->{t}"),
+                Column(key="sacrebleu_t2s", header=f"BLEU {t}->{s}"),
+                Column(key="sacrechrf_s2t", header=f"chrF {s}->{t}", digits=1),
+                Column(key="sacrechrf_t2s", header=f"chrF {t}->{s}", digits=1)] + tokens
+
+    def report(self) -> StageReport:
+        """Test BLEU / chrF of both rows, how they were scored, how the checkpoint was chosen, where
+        the model is."""
+        meta, m = self.model.meta, self.metrics
         best = self.criterion.superlative
         notes = [f"Selected checkpoint: step {self.selected_step} of {meta.get('steps')}, {best} "
                  f"{self.criterion.name} ({self.round_trip_bleu:.2f}; the test verses are never used for "
                  f"selection).",
-                 f"Test BLEU {s}->{t} {m['bleu_s2t']:.2f} (word-by-word {w['bleu_s2t']:.2f}), "
-                 f"{t}->{s} {m['bleu_t2s']:.2f} (word-by-word {w['bleu_t2s']:.2f}); "
-                 f"beam {m.get('beam')}, {m.get('test_sentences')} verses.",
+                 f"Test {self.bleu_summary()}; beam {m.get('beam')}, {m.get('test_sentences')} verses.",
+                 self._scoring_note(),
                  f"Aligned vectors: {self.alignment.meta.get('method', '?')} seed "
                  f"{self.alignment.meta.get('seed', '?')} (`{self.alignment.sha256[:12]}`). Training "
                  f"{meta.get('train_seconds', 0):.0f} s, {meta.get('tokens_per_second', 0):.0f} target tokens/s "
                  f"on {meta.get('device')}.",
                  f"Model: `{store().path(self.model)}`"]
-        columns = [Column(key="bleu_s2t", header=f"BLEU {s}->{t}"), Column(key="bleu_t2s", header=f"BLEU {t}->{s}"),
-                   Column(key="chrf_s2t", header=f"chrF {s}->{t}", digits=1),
-                   Column(key="chrf_t2s", header=f"chrF {t}->{s}", digits=1)]
-        return StageReport(key=f"translation-{self.pair}", title=f"Translation {self.pair}", columns=columns,
+        return StageReport(key=f"translation-{self.pair}", title=f"Translation {self.pair}", columns=self._columns(),
                            rows=self.rows(), notes=notes, plots={"training": self.plot})
 
 
@@ -106,12 +137,18 @@ def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: Artifa
 
 def translation_section(result: BacktranslateResult) -> dict[str, Any]:
     """DESIGN.md section 5 keys of the benchmark report, plus how the numbers were obtained."""
+    def scores(metrics: dict[str, Any]) -> dict[str, float]:
+        return {k: round(metrics[k], 2) for k in SCORE_KEYS + STANDARD_KEYS if k in metrics}
+
     meta = result.model.meta
     return {
-        **{m: round(result.metrics[m], 2) for m in SCORE_KEYS},
+        **scores(result.metrics),
+        **{k: result.metrics[k] for k in SIGNATURE_KEYS if k in result.metrics},
+        "scoring": "sacrebleu_* and sacrechrf_*: detokenised output against the raw test verses, with the "
+                   "signatures; bleu_* and chrf_*: on the lowercased tokens (tokenize none)",
         "round_trip_bleu": round(result.round_trip_bleu, 2),
         "seconds": round(result.seconds, 1),
-        "word_by_word": {m: round(result.word_by_word[m], 2) for m in SCORE_KEYS},
+        "word_by_word": scores(result.word_by_word),
         "model": str(store().path(result.model)),
         "model_sha256": result.model.sha256,
         "selection": "max round-trip BLEU (src->tgt->src and tgt->src->tgt) on held-out monolingual sentences",
@@ -131,11 +168,12 @@ def translation_section(result: BacktranslateResult) -> dict[str, Any]:
 
 
 def translate(model: ArtifactRef | str | Path, sentences: Sequence[str], direction: str = "s2t", beam: int = 4,
-              device: DeviceRequest = "auto") -> list[str]:
+              device: DeviceRequest = "auto", detokenized: bool = True) -> list[str]:
     """Translate raw sentences with a trained model (a ref, its directory, or its sha256).
 
     direction: 's2t', 't2s' or 'src-tgt' language codes (e.g. 'fr-en'). Text is normalised,
-    lowercased and tokenised as the corpus was; the output is lowercased tokens joined by spaces.
+    lowercased and tokenised as the corpus was; the output is lowercased text, detokenised as the
+    standard test score sees it, or with `detokenized=False` the model's tokens joined by spaces.
     Words the model never saw (names, another script) are passed through.
     """
     if beam < 1:
@@ -151,4 +189,6 @@ def translate(model: ArtifactRef | str | Path, sentences: Sequence[str], directi
                                  f"expected s2t, t2s, {'-'.join(tm.langs)} or {'-'.join(tm.langs[::-1])}")
             src = tm.side(parts[0])
         tokens = [" ".join(prepare_sentence(s, tm.langs[src], lowercase=True)) for s in sentences]
-        return translate_text(tm, tokens, src, 1 - src, beam=beam)
+        out = translate_text(tm, tokens, src, 1 - src, beam=beam)
+        lang = tm.langs[1 - src]
+    return [detokenize(line.split(), lang) for line in out] if detokenized else out

@@ -51,10 +51,7 @@ def translation_pipeline(pair: str = "en-fr", preset: Preset = Preset.quick, cor
              f"- alignment: selected unsupervised map `{unsup.name}`, word translation P@1 "
              f"(CSLS, {s}->{t}) {100 * unsup.metrics['p1_csls_s2t']:.1f} % (artifact `alignment-{prepared.pair}`)"]
     if model is not None:
-        m, w = model.metrics, model.word_by_word
-        lines.append(f"- translation: BLEU {s}->{t} {m['bleu_s2t']:.2f} (word-by-word {w['bleu_s2t']:.2f}), "
-                     f"{t}->{s} {m['bleu_t2s']:.2f} (word-by-word {w['bleu_t2s']:.2f}); round-trip BLEU "
-                     f"{model.round_trip_bleu:.2f}")
+        lines.append(f"- translation: {model.bleu_summary()}; round-trip BLEU {model.round_trip_bleu:.2f}")
     lines.append(f"- total {result.seconds:.0f} s")
     lines += ["", markdown_image("alignment training", aligned.plot)]
     if model is not None:

@@ -27,17 +27,21 @@ class MonolingualCorpus:
 
 @dataclass
 class ParallelTest:
-    """The held-out test verses, line i of `src` translating line i of `tgt` (tokenised)."""
+    """The held-out test verses, line i of `src` translating line i of `tgt` (tokenised), with the
+    text each line was tokenised from, the references of the standard score."""
 
     src: list[str]
     tgt: list[str]
+    raw: tuple[list[str], list[str]] | None = None   # (src, tgt) as read; None: an artifact without them
 
     @classmethod
     def load(cls, directory: Path, limit: int | None = None) -> "ParallelTest":
         """The test pair, cut to its first `limit` lines when given."""
         directory = Path(directory)
-        src, tgt = Sentences.read(directory, "src").lines, Sentences.read(directory, "tgt").lines
-        return cls(src[:limit], tgt[:limit]) if limit else cls(src, tgt)
+        src, tgt = Sentences.read(directory, "src"), Sentences.read(directory, "tgt")
+        n = limit or None
+        raw = None if src.raw is None or tgt.raw is None else (src.raw[:n], tgt.raw[:n])
+        return cls(src.lines[:n], tgt.lines[:n], raw)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from components.align.config import RetrievalConfig
 from components.align.retrieval import csls_knn, csls_penalties
 from components.embeddings import Embeddings
 from components.backtranslate.catalog import ParallelTest
-from components.backtranslate.metrics import examples, translation_scores
+from components.backtranslate.metrics import examples, parallel_test_scores
 
 
 def csls_lexicon(src: Embeddings, tgt: Embeddings, k: int = 10, batch: int = 2048) -> dict[str, str]:
@@ -42,11 +42,13 @@ def translate_words(sentences: Sequence[str], lexicon: dict[str, str]) -> list[s
     return [" ".join(lexicon.get(t, t) for t in s.split()) for s in sentences]
 
 
-def evaluate_word_by_word(aligned: tuple[Embeddings, Embeddings], test: ParallelTest, k: int) -> dict[str, Any]:
-    """BLEU and chrF of word-by-word translation of the test, both ways, with three examples."""
+def evaluate_word_by_word(aligned: tuple[Embeddings, Embeddings], test: ParallelTest, k: int,
+                          langs: tuple[str, str]) -> dict[str, Any]:
+    """BLEU and chrF of word-by-word translation of the test, both ways (`langs` = (source, target)),
+    with three examples."""
     lexicons = csls_lexicons(aligned[0], aligned[1], k)
     hyp_s2t, hyp_t2s = translate_words(test.src, lexicons[0]), translate_words(test.tgt, lexicons[1])
-    return {**translation_scores(hyp_s2t, hyp_t2s, test.src, test.tgt),
+    return {**parallel_test_scores(hyp_s2t, hyp_t2s, test, langs),
             "examples": examples(test.src, hyp_s2t, test.tgt)}
 
 

@@ -16,7 +16,8 @@ from tasks.store import store
 @task(name="evaluate-word-by-word", task_run_name="evaluate-word-by-word", cache_policy=STAGE_CACHE)
 def word_by_word(alignment: ArtifactRef, test: ArtifactRef, src_lang: str, tgt_lang: str, csls_k: int,
                  test_sentences: int | None) -> dict[str, Any]:
-    """BLEU/chrF of each test token replaced by its CSLS translation (unknown tokens copied), both ways."""
+    """BLEU/chrF of each test token replaced by its CSLS translation (unknown tokens copied), both ways:
+    sacreBLEU on the detokenised output (when the test keeps its raw lines) and BLEU on tokens."""
     aligned = AlignedExport.load(store().path(alignment), src_lang, tgt_lang)
     verses = ParallelTest.load(store().path(test), test_sentences)
-    return evaluate_word_by_word((aligned.src, aligned.tgt), verses, csls_k)
+    return evaluate_word_by_word((aligned.src, aligned.tgt), verses, csls_k, (src_lang, tgt_lang))

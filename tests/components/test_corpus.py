@@ -1,7 +1,8 @@
 import pytest
 
-from components.corpus import (CorpusConfig, SideConfig, SplitConfig, TextConfig, bible_side, clean,
-                               parallel_bible_test, split_train_valid, stable_unit, verse_half)
+from components.corpus import (CorpusConfig, Sentences, SideConfig, SplitConfig, TextConfig, bible_side, clean,
+                               parallel_bible_test, parallel_sentences, split_train_valid, stable_unit,
+                               verse_half)
 from components.errors import InputError
 from components.sources import default_bible_db
 
@@ -50,6 +51,27 @@ def test_parallel_test_is_aligned_by_verse():
     assert src.ids == tgt.ids and len(src.ids) > 3000
     i = src.ids.index("43.3.16")
     assert "loved the world" in src.lines[i] and "aimé le monde" in tgt.lines[i]
+    assert len(src.raw) == len(src.lines) and len(tgt.raw) == len(tgt.lines)
+    assert "God so loved the world" in src.raw[i] and "Dieu a tant aimé le monde" in tgt.raw[i]
+
+
+def test_parallel_sentences_keep_each_raw_line_beside_its_tokens_when_a_record_is_dropped():
+    records = [("1", "Hello, World.", "Bonjour, l\u2019Homme."), ("2", "Gone [ ]", "[ ]"), ("3", "Yes!", "Oui !")]
+    src, tgt = parallel_sentences(records, "en", "fr", TextConfig(), drop_empty=True)
+    assert (src.ids, src.lines, src.raw) == (["1", "3"], ["hello , world .", "yes !"], ["Hello, World.", "Yes!"])
+    assert (tgt.lines, tgt.raw) == (["bonjour , l' homme .", "oui !"], ["Bonjour, l\u2019Homme.", "Oui !"])
+    kept, _ = parallel_sentences(records, "en", "fr", TextConfig(), drop_empty=False)
+    assert (kept.lines[1], kept.raw[1]) == ("gone", "Gone [ ]")
+
+
+def test_sentences_read_back_their_raw_lines_one_per_line_and_none_when_not_written(tmp_path):
+    Sentences(["a", "b"], ["x y", "z"], ["X\u2028Y", "Z"]).write(tmp_path, "src")
+    Sentences(["a"], ["w"]).write(tmp_path, "old")
+    assert Sentences.read(tmp_path, "src") == Sentences(["a", "b"], ["x y", "z"], ["X Y", "Z"])
+    assert Sentences.read(tmp_path, "old").raw is None
+    (tmp_path / "src.raw.txt").write_text("X Y\n", encoding="utf-8")
+    with pytest.raises(InputError, match="1 lines for the 2"):
+        Sentences.read(tmp_path, "src")
 
 
 def test_unknown_language_translation_and_pair_are_named():

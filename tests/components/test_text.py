@@ -1,4 +1,6 @@
-from components.text import normalize, prepare_sentence, tokenize
+import pytest
+
+from components.text import detokenize, normalize, prepare_sentence, tokenize
 
 
 def test_french_elision_attaches_to_the_article():
@@ -25,3 +27,21 @@ def test_normalize_composes_unicode():
 def test_prepare_sentence_lowercases_on_request():
     assert prepare_sentence("Dieu DIT", "fr", lowercase=True) == ["dieu", "dit"]
     assert prepare_sentence("Dieu DIT", "fr", lowercase=False) == ["Dieu", "DIT"]
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "i don't know, he said. it's john's book; isn't it?"),
+    ("en", "(and the jones' house) \"came\" - at last!"),
+    ("fr", "l'homme qu'il aime: aujourd'hui, va-t'en! est-ce \"vrai\"?"),
+    ("fr", "jusqu'à ce qu'elle vienne (d'abord) ; puis."),
+    ("ca", "l'home diu: \"hola\"."),
+    ("de", "er sagt: \"geht's gut?\""),
+    ("es", "¿qué? ¡sí!"),
+])
+def test_detokenize_inverts_tokenize_on_elision_clitics_and_punctuation(lang, text):
+    expected = text.replace(" ;", ";")  # French spacing before ';' is not kept: the tokens cannot tell
+    assert detokenize(prepare_sentence(text, lang, lowercase=True), lang) == expected
+
+
+def test_detokenize_of_nothing_is_empty():
+    assert detokenize([], "fr") == ""

@@ -4,9 +4,11 @@ import pytest
 from components.backtranslate.catalog import TrainingHistory
 from components.backtranslate.config import BacktranslateStageConfig
 from components.backtranslate.criterion import ROUND_TRIP_BLEU
+from components.backtranslate.metrics import SCORE_KEYS, STANDARD_KEYS
 from components.errors import InputError
 from components.report import RowKind
 from components.store import ArtifactStore
+from components.text import detokenize
 from flows.backtranslate import backtranslate, translate, translation_section
 from tests.components.backtranslate.conftest import (_one_thread, cipher_pair, store_stage_inputs,  # noqa: F401
                                                      tiny_config)
@@ -31,19 +33,30 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
     assert result.round_trip_bleu == criteria[first_best] == result.model.meta["round_trip_bleu"]
     assert result.criterion == ROUND_TRIP_BLEU
     assert result.word_by_word["bleu_s2t"] > 90  # the planted lexicon is exact
+    assert result.word_by_word["sacrebleu_s2t"] > 90  # and detokenised it is the raw test line, lowercased
 
     report = result.report()
     assert [(r.kind, r.selected) for r in report.rows] == [(RowKind.UNSUPERVISED, True), (RowKind.BASELINE, False)]
     assert report.selected().criterion == result.round_trip_bleu
     assert report.key == "translation-xa-xb" and ROUND_TRIP_BLEU.name in report.markdown()
+    assert result.metrics["sacrebleu_signature"] in report.markdown() and "case:lc" in report.markdown()
     table = report.table(terminal=True)
-    assert table[1]["BLEU xa->xb"] == f"{result.word_by_word['bleu_s2t']:.2f}"
-    assert table[0]["chrF xb->xa"] == f"{result.metrics['chrf_t2s']:.1f}"
+    assert table[1]["BLEU xa->xb"] == f"{result.word_by_word['sacrebleu_s2t']:.2f}"
+    assert table[0]["chrF xb->xa"] == f"{result.metrics['sacrechrf_t2s']:.1f}"
+    assert table[1]["tok. BLEU xa->xb"] == f"{result.word_by_word['bleu_s2t']:.2f}"
+    older = result.model_copy(update={"metrics": {k: result.metrics[k] for k in SCORE_KEYS},
+                                      "word_by_word": {k: result.word_by_word[k] for k in SCORE_KEYS}})
+    assert list(older.report().table(terminal=True)[0])[1:5] == ["tok. BLEU xa->xb", "tok. BLEU xb->xa",
+                                                                 "tok. chrF xa->xb", "tok. chrF xb->xa"]
+    assert "no raw verses" in older.report().markdown() and "sacrebleu_s2t" not in translation_section(older)
 
     section = translation_section(result)
     for key in ("bleu_s2t", "bleu_t2s", "chrf_s2t", "chrf_t2s", "round_trip_bleu", "seconds", "model"):
         assert isinstance(section[key], (int, float, str))
     assert section["bleu_s2t"] == round(result.metrics["bleu_s2t"], 2)
+    assert section["sacrebleu_s2t"] == round(result.metrics["sacrebleu_s2t"], 2)
+    assert section["sacrebleu_signature"] == result.metrics["sacrebleu_signature"]
+    assert set(section["word_by_word"]) == set(SCORE_KEYS) | set(STANDARD_KEYS)
     assert section["selected_step"] == result.selected_step and section["steps"] == 30
     assert set(section["word_by_word"]) >= {"bleu_s2t", "bleu_t2s"}
     assert section["alignment"]["method"] == "planted"
@@ -57,8 +70,10 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
     by_ref = translate(result.model, sentences, "xa-xb", beam=2, device="cpu")
     assert by_ref == translate(section["model"], sentences, "s2t", beam=2, device="cpu")
     assert by_ref == translate(result.model.sha256[:16], sentences, "s2t", beam=2, device="cpu")
-    assert by_ref[1] == "" and "日本語" in by_ref[2].split()  # unseen script passes through
-    assert all(w.startswith("q") or w in ("日本語", "の", "文") for w in by_ref[0].split())
+    assert by_ref[1] == "" and "日本語" in by_ref[2]  # unseen script passes through
+    tokens = translate(result.model, sentences, "xa-xb", beam=2, device="cpu", detokenized=False)
+    assert by_ref == [detokenize(line.split(), "xb") for line in tokens]
+    assert all(w.startswith("q") or w in ("日本語", "の", "文") for w in tokens[0].split())
     with pytest.raises(InputError, match="no such model"):
         translate("0123456789abcdef", sentences)
     with pytest.raises(InputError, match="direction"):

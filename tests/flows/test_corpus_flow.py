@@ -66,6 +66,8 @@ def test_outputs_cache_partial_rerun_and_refresh(files, data_dir):
         assert store.verify(ref)
     train = Sentences.read(store.path(result.src_corpus), "train")
     assert len(train.lines) + result.src_corpus.meta["valid_sentences"] == 1500
+    test_fr = Sentences.read(store.path(result.test), "tgt")  # the user's test lines, as read, beside their tokens
+    assert test_fr.raw == files["test_fr"].read_text().splitlines() and len(test_fr.lines) == 20
     assert result.tgt_vectors.meta["words"] == 201  # 200 words and "."
     assert result.dictionary.meta["seed_pairs"] + result.dictionary.meta["test_pairs"] == 200
     assert all(v == 0 for v in result.leakage.values())

@@ -7,6 +7,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.backtranslate.bundle import WEIGHTS, load_bundle
 from components.backtranslate.catalog import ParallelTest, TrainingHistory
+from components.backtranslate.metrics import SCORE_KEYS, STANDARD_KEYS
 from components.backtranslate.wordbyword import evaluate_word_by_word
 from components.report import Column, Row, RowKind, StageReport
 from tasks.backtranslate.evaluate import evaluate_translation
@@ -41,8 +42,10 @@ class _Criterion:
 def test_word_by_word_task_scores_the_stored_test_with_the_stored_map(stage):
     pair, (_, _, test, alignment) = stage
     scores = word_by_word(alignment, test, "xa", "xb", 10, 12)
-    direct = evaluate_word_by_word(pair.aligned, ParallelTest(pair.test_src[:12], pair.test_tgt[:12]), 10)
-    assert scores == direct and scores["bleu_s2t"] > 99
+    direct = evaluate_word_by_word(pair.aligned, ParallelTest(pair.test_src[:12], pair.test_tgt[:12],
+                                                            (pair.test_raw[0][:12], pair.test_raw[1][:12])),
+                                   10, ("xa", "xb"))
+    assert scores == direct and scores["bleu_s2t"] > 99 and scores["sacrebleu_s2t"] > 99
 
 
 def test_training_stores_the_selected_checkpoint_with_its_history(stage, monkeypatch):
@@ -70,7 +73,8 @@ def test_evaluation_plot_and_report_of_a_trained_model(stage, data_dir):
     model = train_backtranslation(src, tgt, alignment, tiny_config(steps=10, checkpoint_every=5), "cpu")
     metrics = evaluate_translation(model, test, 2, 7, "cpu")
     assert (metrics["beam"], metrics["test_sentences"], len(metrics["examples"])) == (2, 7, 3)
-    assert all(0 <= metrics[k] <= 100 for k in ("bleu_s2t", "bleu_t2s", "chrf_s2t", "chrf_t2s"))
+    assert all(0 <= metrics[k] <= 100 for k in SCORE_KEYS + STANDARD_KEYS)
+    assert "case:lc" in metrics["sacrebleu_signature"] and "tok:13a" in metrics["sacrebleu_signature"]
     plot = plot_backtranslation(model, data_dir / "reports" / "plot.png")
     assert plot.stat().st_size > 0
     report = StageReport(key="translation-test", title="t", columns=[Column(key="bleu_s2t", header="BLEU")],

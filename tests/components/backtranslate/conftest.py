@@ -19,6 +19,7 @@ class CipherPair:
     valid: tuple[list[str], list[str]]
     test_src: list[str]
     test_tgt: list[str]                  # the cipher of test_src
+    test_raw: tuple[list[str], list[str]]  # both as a text file would hold them (capital, full stop)
     aligned: tuple[Embeddings, Embeddings]
     lexicons: tuple[dict[str, str], dict[str, str]]
     vocabs: tuple[Vocabulary, Vocabulary]
@@ -26,6 +27,11 @@ class CipherPair:
 
 def cipher(sentence: str) -> str:
     return " ".join("q" + w for w in sentence.split())
+
+
+def as_written(tokens: str) -> str:
+    """'the n1 v2 the n3 .' -> 'The n1 v2 the n3.'"""
+    return tokens[0].upper() + tokens[1:].replace(" .", ".")
 
 
 def cipher_pair(n: int = 600, seed: int = 0, noise: float = 0.1) -> CipherPair:
@@ -44,7 +50,9 @@ def cipher_pair(n: int = 600, seed: int = 0, noise: float = 0.1) -> CipherPair:
     tgt = Embeddings([cipher(w) for w in words], vec + noise * rng.normal(size=vec.shape).astype(np.float32))
     test = [sentence() for _ in range(30)]
     vocabs = (Vocabulary.build("xa", a, 100), Vocabulary.build("xb", b, 100))
-    return CipherPair((a[:-50], b[:-50]), (a[-50:], b[-50:]), test, [cipher(s) for s in test], (src, tgt),
+    test_tgt = [cipher(s) for s in test]
+    raw = ([as_written(s) for s in test], [as_written(s) for s in test_tgt])
+    return CipherPair((a[:-50], b[:-50]), (a[-50:], b[-50:]), test, test_tgt, raw, (src, tgt),
                       (csls_lexicon(src, tgt), csls_lexicon(tgt, src)), vocabs)
 
 
@@ -76,8 +84,8 @@ def store_stage_inputs(store, pair: CipherPair):
     from components.align.catalog import AlignedExport
     from components.corpus import Sentences
 
-    def sentences(lines):
-        return Sentences([str(i) for i in range(len(lines))], list(lines))
+    def sentences(lines, raw=None):
+        return Sentences([str(i) for i in range(len(lines))], list(lines), raw)
 
     refs = []
     for lang, train, valid in (("xa", pair.train[0], pair.valid[0]), ("xb", pair.train[1], pair.valid[1])):
@@ -86,8 +94,8 @@ def store_stage_inputs(store, pair: CipherPair):
             sentences(valid).write(out.path, "valid")
         refs.append(out.ref)
     with store.writer("parallel-test", "test-xa-xb", {"sentences": len(pair.test_src)}, directory=True) as out:
-        sentences(pair.test_src).write(out.path, "src")
-        sentences(pair.test_tgt).write(out.path, "tgt")
+        sentences(pair.test_src, pair.test_raw[0]).write(out.path, "src")
+        sentences(pair.test_tgt, pair.test_raw[1]).write(out.path, "tgt")
     test = out.ref
     with store.writer("aligned-vectors", "aligned-xa-xb", {"method": "planted", "seed": 0}, directory=True) as out:
         AlignedExport("xa", "xb", *pair.aligned).save(out.path)

@@ -24,6 +24,17 @@ def test_corpus_and_test_lines_read_back_and_the_test_is_cut_to_a_limit(tmp_path
     assert MonolingualCorpus.load(tmp_path) == MonolingualCorpus(["a b", "c"], ["d"])
     assert ParallelTest.load(tmp_path) == ParallelTest(["s1", "s2", "s3"], ["t1", "t2", "t3"])
     assert ParallelTest.load(tmp_path, 2) == ParallelTest(["s1", "s2"], ["t1", "t2"])
+    assert ParallelTest.load(tmp_path).raw is None  # as written before the raw lines were kept
+
+
+def test_a_test_with_raw_lines_loads_them_cut_like_the_tokens(tmp_path):
+    Sentences(["1", "2"], ["s1 .", "s2 ."], ["S1.", "S2."]).write(tmp_path, "src")
+    Sentences(["1", "2"], ["t1 .", "t2 ."], ["T1.", "T2."]).write(tmp_path, "tgt")
+    assert ParallelTest.load(tmp_path) == ParallelTest(["s1 .", "s2 ."], ["t1 .", "t2 ."],
+                                                       (["S1.", "S2."], ["T1.", "T2."]))
+    assert ParallelTest.load(tmp_path, 1).raw == (["S1."], ["T1."])
+    (tmp_path / "tgt.raw.txt").unlink()  # half-written by hand: no standard references
+    assert ParallelTest.load(tmp_path).raw is None
 
 
 def test_history_round_trips_and_rounds_for_tables(tmp_path):

@@ -52,7 +52,7 @@ def test_word_by_word_bleu_on_the_cipher_pair_is_unchanged():
     # noisy aligned vectors, so the lexicon has a few wrong entries and BLEU is off 100
     pair = cipher_pair(noise=1.5)
     test = ParallelTest(pair.test_src, pair.test_tgt)
-    scores = evaluate_word_by_word(pair.aligned, test, 10)
+    scores = evaluate_word_by_word(pair.aligned, test, 10, ("xa", "xb"))
     s2t, t2s = brute_force_csls(*pair.aligned, 10), brute_force_csls(pair.aligned[1], pair.aligned[0], 10)
     independent = translation_scores(translate_words(test.src, s2t), translate_words(test.tgt, t2s), test.src, test.tgt)
     assert {k: scores[k] for k in independent} == independent
