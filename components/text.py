@@ -6,8 +6,6 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
-from sacremoses import MosesDetokenizer
-
 # Languages whose elided articles and pronouns ("l'", "qu'") attach to the next word.
 ELIDING = frozenset({"fr", "it", "ca"})
 
@@ -55,7 +53,9 @@ def prepare_sentence(text: str, lang: str, lowercase: bool) -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def _moses(lang: str) -> MosesDetokenizer:
+def _moses(lang: str):
+    from sacremoses import MosesDetokenizer  # 0.4 s to import: only where text is detokenised
+
     return MosesDetokenizer(lang)
 
 

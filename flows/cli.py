@@ -149,9 +149,6 @@ def align(
     from components.align.config import AlignStageConfig
     from components.embeddings import read_vec
     from components.sources import read_dictionary_tsv
-    from flows.align import align_embeddings, align_files
-    from flows.corpus import prepare_corpus
-    from tasks.store import store
 
     settings = presets.preset(preset)
     cfg = _stage_config(AlignStageConfig, config) or settings.align
@@ -169,6 +166,11 @@ def align(
             _fail(_describe(e))
         if dims[0] != dims[1]:
             _fail(f"{tgt_vectors}: {dims[1]}-dimensional vectors, but {src_vectors} has {dims[0]}")
+    from flows.align import align_embeddings, align_files  # after the checks: Prefect takes seconds to import
+    from flows.corpus import prepare_corpus
+    from tasks.store import store
+
+    if any(files):
         result = _run(align_files, src_vectors, tgt_vectors, dictionary, *langs, cfg, refresh)
     else:
         corpus = _run(prepare_corpus, settings.corpus(pair))

@@ -8,8 +8,9 @@ the contract for each (`make test` runs it; exit status 1 when a case breaks it)
     python scripts/bad_inputs.py [--unpaired .venv/bin/unpaired] [--work DIR]
 
 It runs the console script as a user does, outside make, with no PREFECT_* or UNPAIRED_*
-variables set except a data folder and a Prefect home inside --work (a temporary folder by
-default), on tiny files it writes there. The seconds each answer took are printed, not judged.
+variables set except a data folder and a Prefect home of its own for each case, inside --work
+(a temporary folder by default), on tiny files it writes there. The seconds each answer took
+are printed, not judged.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
@@ -126,6 +128,11 @@ def cases(work: Path) -> list[Case]:
         Case("prepare-corpus: too few words", ["prepare-corpus", "--src-file", str(en), "--tgt-file", str(short),
                                                "--dictionary", str(dictionary)], ("short.fr", "min_count")),
         Case("prepare-corpus: unknown language", ["prepare-corpus", "--pair", "en-zz"], ("'zz'",)),
+        Case("prepare-corpus: a translation of another language",
+             ["prepare-corpus", "--config", str(_write(f / "segond.toml", 'src = { lang = "en", translations = '
+                                                       '["segond"] }\ntgt = { lang = "fr" }\n'))], ("'segond'",)),
+        Case("prepare-corpus: binary test side", ["prepare-corpus", *good_pair, "--dictionary", str(dictionary),
+                                                  "--test-src", str(en), "--test-tgt", str(binary)], ("binary.bin",)),
         Case("prepare-corpus: binary dictionary", ["prepare-corpus", *good_pair, "--dictionary", str(binary)],
              ("binary.bin",)),
         Case("prepare-corpus: test sides of different lengths",
@@ -219,13 +226,12 @@ def _translate_cases(work: Path) -> list[Case]:
                  ("translate-xa-xb",))]
 
 
-def _environment(work: Path) -> dict[str, str]:
+def check(case: Case, unpaired: str, home: Path) -> tuple[list[str], float]:
+    """Run one case with its own data folder and Prefect home under `home`; the contract's
+    breaches (none: it holds) and the seconds it took."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "UNPAIRED_"))}
-    return {**env, "UNPAIRED_DATA": str(work / "data"), "PREFECT_HOME": str(work / "prefect")}
-
-
-def check(case: Case, unpaired: str, env: dict[str, str], store: ArtifactStore) -> tuple[list[str], float]:
-    """Run one case; the contract's breaches (none: it holds) and the seconds it took."""
+    env.update(UNPAIRED_DATA=str(home / "data"), PREFECT_HOME=str(home / "prefect"))
+    store = ArtifactStore(home / "data" / "store")
     before = {a.sha256 for a in store.listing()}
     start = time.perf_counter()
     run = subprocess.run([unpaired, *case.args], input=case.stdin or b"", capture_output=True, env=env, timeout=600)
@@ -260,18 +266,22 @@ def main() -> int:
     parser.add_argument("--unpaired", default=str(Path(sys.executable).with_name("unpaired")),
                         help="the console script to check (default: the one beside this Python)")
     parser.add_argument("--work", type=Path, help="folder for the files, data and Prefect home (default: temporary)")
+    parser.add_argument("--jobs", type=int, default=1, help="cases run at once (the seconds are then not a "
+                                                            "quiet machine's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="unpaired-bad-inputs-") as tmp:
         work = (args.work or Path(tmp)).resolve()
-        env, store = _environment(work), ArtifactStore(work / "data" / "store")
-        table, broken, slowest = cases(work), 0, 0.0
-        for case in table:
-            problems, seconds = check(case, args.unpaired, env, store)
-            broken += bool(problems)
-            slowest = max(slowest, seconds)
-            print(f"{'ok ' if not problems else 'BAD'} {seconds:5.1f} s  {case.name}"
-                  + (f": {'; '.join(problems)}" if problems else ""), flush=True)
-        print(f"{broken} of {len(table)} cases broke the contract; slowest answer {slowest:.1f} s")
+        table = cases(work)
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            results = pool.map(lambda ic: check(ic[1], args.unpaired, work / "runs" / str(ic[0])), enumerate(table))
+            broken, slowest = 0, 0.0
+            for case, (problems, seconds) in zip(table, results):
+                broken += bool(problems)
+                slowest = max(slowest, seconds)
+                print(f"{'ok ' if not problems else 'BAD'} {seconds:5.1f} s  {case.name}"
+                      + (f": {'; '.join(problems)}" if problems else ""), flush=True)
+        print(f"{broken} of {len(table)} cases broke the contract; slowest answer {slowest:.1f} s "
+              f"({args.jobs} at a time)")
     return 1 if broken else 0
 
 

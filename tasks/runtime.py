@@ -39,3 +39,7 @@ def configure() -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    try:  # Prefect creates its home without parents, and warns on every command when it cannot
+        Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # Prefect's own warning then names the folder
