@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,9 +96,10 @@ def write_vec(emb: Embeddings, path: Path, precision: int = 5) -> None:
             f.write(word + " " + " ".join(fmt % x for x in vec) + "\n")
 
 
-# fastText 0.9.3 initialises its input matrix in ten blocks, one per thread, on memory it
-# does not zero: with fewer than ten threads most rows start as leftover heap bytes (NaN
-# losses on small corpora, zero subword vectors on large ones). Ten threads fill every block.
+# fastText 0.9.3 initialises its input matrix in ten blocks, one per training thread: with
+# fewer than ten threads only the first blocks get random values and the rest start at zero.
+# Multi-threaded (Hogwild) training fills every block but differs from run to run; the
+# reproducible mode trains on one thread from a seeded start of every word row instead.
 _INIT_BLOCKS = 10
 
 EOS = "</s>"  # fastText's end-of-line token: not a word, left out of exported vectors
@@ -105,8 +108,9 @@ EOS = "</s>"  # fastText's end-of-line token: not a word, left out of exported v
 class EmbeddingConfig(BaseModel):
     """fastText skipgram settings (defaults suit Bible-sized corpora of ~1M tokens).
 
-    fastText's Python binding exposes no seed, and its multi-threaded training varies
-    between runs: the cache, not a seed, makes later stages reproducible.
+    `reproducible` (the default) trains on one thread from word vectors drawn with `seed`,
+    so the same corpus gives the same vectors bit for bit (the two sides train in parallel);
+    off, fastText uses every core and its vectors vary between runs.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -120,6 +124,8 @@ class EmbeddingConfig(BaseModel):
     min_subword: int = Field(3, ge=0)              # character n-gram range; 0/0 disables subwords
     max_subword: int = Field(6, ge=0)
     buckets: int = Field(200_000, ge=1)            # hashed n-gram rows; fastText's 2M wastes memory here
+    reproducible: bool = True                      # one thread, seeded start: the same vectors every run
+    seed: int = 0                                  # draws the start of the word rows (reproducible mode)
 
 
 # fewer distinct words than this cannot give a space worth mapping (and fastText may stop)
@@ -145,13 +151,15 @@ EpochCallback = Callable[[int, int, dict[str, float]], None]
 
 
 def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int, source: str | None = None,
-                   on_epoch: EpochCallback | None = None) -> tuple[Embeddings, list[int]]:
+                   on_epoch: EpochCallback | None = None,
+                   on_wait: Callable[[float], None] | None = None) -> tuple[Embeddings, list[int]]:
     """Train skipgram vectors on a tokenised corpus (one sentence per line, tokens split by spaces).
 
     Returns the embeddings (vocabulary most frequent first, vectors (vocab, dim)) and
     the corpus count of each word. A corpus too small for the settings is refused, naming
-    `source` (default: the file) and the counts, before fastText runs. `on_epoch` hears
-    of each finished epoch with fastText's running loss.
+    `source` (default: the file) and the counts, before fastText runs. `on_epoch` hears of
+    finished epochs with fastText's running loss (on one thread, fastText reports only the
+    last), `on_wait` of the seconds so far every 30 s without news.
     """
     corpus = Path(corpus)
     name = source or str(corpus)
@@ -167,25 +175,50 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int, source: 
                 minn=config.min_subword, maxn=config.max_subword, bucket=config.buckets,
                 thread=max(threads, _INIT_BLOCKS))
     with tempfile.TemporaryDirectory(prefix="fasttext-") as out:
-        failure = _run_child(json.dumps({"args": args, "out": out}), config.epochs, on_epoch)
+        if config.reproducible:
+            lines = corpus.read_text(encoding="utf-8").count("\n")
+            args.update(thread=1, pretrainedVectors=_seeded_start(counts_in, lines, config, Path(out)))
+        failure = _run_child(json.dumps({"args": args, "out": out}), config.epochs, on_epoch, on_wait)
         if failure is not None:  # e.g. "Encountered NaN" on corpora too small for the settings
             raise InputError(name, f"fastText training failed: {failure}")
         trained = json.loads((Path(out) / "words.json").read_text(encoding="utf-8"))
         all_vectors = np.load(Path(out) / "vectors.npy")
     kept = [i for i, w in enumerate(trained["words"]) if w != EOS]
-    words, counts = [trained["words"][i] for i in kept], [trained["counts"][i] for i in kept]
+    words = [trained["words"][i] for i in kept]
+    counts = [counts_in[w] for w in words]  # the corpus's (a seeded start adds one to fastText's)
     if len(words) < 2:
         raise InputError(name, f"only {len(words)} words reach min_count={config.min_count}")
     return Embeddings(words, all_vectors[kept]), counts
 
 
-def _run_child(job: str, epochs: int, on_epoch: EpochCallback | None) -> str | None:
-    """Run the training child, reporting epochs as its progress lines pass; its last error line
-    when it fails, else None."""
+def _seeded_start(counts: Counter, lines: int, config: EmbeddingConfig, directory: Path) -> str:
+    """A .vec of fastText's own start distribution, U(-1/dim, 1/dim), for every word it will keep
+    (and its end-of-line token), drawn with `config.seed` in a fixed order; its path."""
+    words = sorted((w for w, c in counts.items() if c >= config.min_count), key=lambda w: (-counts[w], w))
+    if lines >= config.min_count:
+        words.append(EOS)
+    start = np.random.default_rng(config.seed).uniform(-1 / config.dim, 1 / config.dim, (len(words), config.dim))
+    path = directory / "start.vec"
+    write_vec(Embeddings(words, start.astype(np.float32)), path, precision=8)
+    return str(path)
+
+
+def _run_child(job: str, epochs: int, on_epoch: EpochCallback | None,
+               on_wait: Callable[[float], None] | None = None, wait_every: float = 30.0) -> str | None:
+    """Run the training child, reporting epochs as its progress lines pass, and calling `on_wait`
+    with the seconds so far whenever `wait_every` pass without one (fastText prints no progress
+    while it trains on one thread); its last error line when it fails, else None."""
     child = subprocess.Popen([sys.executable, "-c", _TRAIN_CHILD, job], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
-    done, other, buffer = 0, [], b""
-    while chunk := child.stderr.read1(4096):
+    done, other, buffer, started = 0, [], b"", time.monotonic()
+    while True:
+        if not select.select([child.stderr], [], [], wait_every)[0]:
+            if on_wait is not None:
+                on_wait(time.monotonic() - started)
+            continue
+        chunk = child.stderr.read1(4096)
+        if not chunk:
+            break
         *lines, buffer = re.split(rb"[\r\n]", buffer + chunk)
         for line in (raw.decode("utf-8", "replace").strip() for raw in lines):
             match = _PROGRESS.search(line)
@@ -194,9 +227,8 @@ def _run_child(job: str, epochs: int, on_epoch: EpochCallback | None) -> str | N
                     other.append(line)
                 continue
             reached = min(epochs, int(float(match[1]) / 100 * epochs + 1e-6))
-            for epoch in range(done + 1, reached + 1):  # a fast epoch may pass between two lines
-                if on_epoch is not None:
-                    on_epoch(epoch, epochs, {"loss": float(match[3]), "words/s/thread": float(match[2])})
+            if reached > done and on_epoch is not None:  # epochs passed between two lines are not invented
+                on_epoch(reached, epochs, {"loss": float(match[3]), "words/s/thread": float(match[2])})
             done = max(done, reached)
     if child.wait() != 0:
         return other[-1] if other else f"exit status {child.returncode}"

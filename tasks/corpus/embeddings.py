@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from components.embeddings import EmbeddingConfig, save_vectors, train_fasttext
 from components.store import ArtifactRef
@@ -17,9 +17,13 @@ def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRe
     """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
     st, lang = store(), corpus.meta["lang"]
     source = f"{lang} corpus ({corpus.meta.get('source', 'training half')})"
+    log = get_run_logger()
+    if config.reproducible:
+        log.info(f"fastText {lang}: {config.epochs} epochs on one thread from seed {config.seed} (reproducible)")
     with Progress(f"fasttext-{lang}", f"fastText {lang} epochs", config.epochs, min_interval=0) as progress:
         emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1,
-                                     source=source, on_epoch=progress.update)
+                                     source=source, on_epoch=progress.update,
+                                     on_wait=lambda s: log.info(f"fastText {lang}: training, {s:.0f} s"))
     meta = {"lang": lang, "words": len(emb.words), "dim": emb.dim}
     with st.writer("vectors", f"vectors-{lang}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)
