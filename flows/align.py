@@ -44,6 +44,7 @@ class AlignStageResult(BaseModel):
     spearman_criterion_dev_p1: float | None  # against P@1 on the seed part (the check a user can run)
     plot: str
     seconds: float
+    skipped: list[str] = []          # runs that could not start on this pair, e.g. 'identical seed 0'
 
     def row(self, name: str) -> Row | None:
         return next((r for r in self.rows if r.name == name), None)
@@ -61,6 +62,10 @@ class AlignStageResult(BaseModel):
                  f"sees): {_round(self.spearman_criterion_dev_p1)}; with test P@1: "
                  f"{_round(self.spearman_criterion_p1)}.",
                  f"Aligned vectors and lexicon: `{store().path(self.exported)}`"]
+        if self.skipped:
+            notes.insert(1, f"Skipped: {', '.join(self.skipped)}; no word of the two vocabularies is spelled "
+                            f"alike often enough to seed them (e.g. two scripts). The criterion chose among the "
+                            f"other runs.")
         if any(r.name.startswith(InitMethod.IDENTICAL.value) for r in self.rows if r.kind is RowKind.UNSUPERVISED):
             notes.insert(1, "Runs named `identical` start from words spelled alike in both languages: no "
                             "dictionary, but a shared-script assumption.")
@@ -90,7 +95,10 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         refs = {which: align_reference.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary,
                                                                      config.align, which, config.device)
                 for which in REFERENCES}
-    run_refs = [r for r in (f.result() for f in runs) if r is not None]  # None: could not start on this pair
+    planned = [f"{m.value} seed {s}" for m in config.methods for s in config.seeds]
+    finished = [f.result() for f in runs]
+    run_refs = [r for r in finished if r is not None]  # None: could not start on this pair
+    skipped = [name for name, r in zip(planned, finished) if r is None]
     if not run_refs:
         raise InputError(pair, "no alignment run could start (see the skipped runs in the log)")
     selected = criterion.best(run_refs, lambda r: r.meta["criterion"])  # unsupervised: no test data involved
@@ -112,7 +120,7 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         pair=pair, selected=selected, exported=exported.result(), rows=rows, criterion=criterion,
         spearman_criterion_p1=spearman(criteria, [r.metrics["p1_csls_s2t"] for r in sweep]),
         spearman_criterion_dev_p1=spearman(criteria, [r.metrics["dev_p1_csls_s2t"] for r in sweep]),
-        plot=str(plot), seconds=time.perf_counter() - start)
+        plot=str(plot), seconds=time.perf_counter() - start, skipped=skipped)
     report = result.report()
     publish_alignment_report(report)
     print(report.markdown())

@@ -78,3 +78,15 @@ def test_spearman_matches_known_values():
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
     assert spearman([1, 2], [1, 2]) is None
     assert abs(spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) - 0.8) < 1e-9
+
+
+def test_a_pair_without_shared_spelling_skips_the_identical_runs_and_says_so(data_dir):
+    store = ArtifactStore(data_dir / "store")
+    src, tgt, dictionary = _store_inputs(store, n_identical=0)  # 'w12' against 't12': as in two scripts
+    config = AlignStageConfig(align=AlignConfig(vecmap={"stochastic_interval": 10}, refine={"n_refinement": 1}),
+                              methods=(InitMethod.VECMAP, InitMethod.IDENTICAL), seeds=(0,))
+    result = align_embeddings(src, tgt, dictionary, config)
+    assert result.skipped == ["identical seed 0"]
+    assert result.selected_row().name == "vecmap seed 0"
+    assert "identical_strings" not in {r.name for r in result.rows}
+    assert "Skipped: identical seed 0" in result.report().markdown()
