@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,17 +38,11 @@ class Embeddings:
         return {w: i for i, w in enumerate(self.words)}
 
 
-def read_vec(path: Path, max_words: int | None = None) -> Embeddings:
-    """Read a fastText `.vec` text file, checking its shape and values.
-
-    Raises InputError naming `path` for a missing file, a bad header, rows of the
-    wrong dimension, duplicate words or non-finite values.
-    """
-    path = Path(path)
+def _vec_rows(path: Path, max_words: int | None) -> Iterator[tuple[int, int, str, list[str]]]:
+    """(announced count, line number, word, value strings) of a `.vec` file's rows, checking the
+    header, each row's length, duplicates and UTF-8; InputError naming `path` otherwise."""
     if not path.is_file():
         raise InputError(path, "embedding file not found")
-    words: list[str] = []
-    rows: list[np.ndarray] = []
     seen: set[str] = set()
     try:
         with path.open(encoding="utf-8") as f:
@@ -59,30 +53,62 @@ def read_vec(path: Path, max_words: int | None = None) -> Embeddings:
             if dim <= 0:
                 raise InputError(path, f"dimension must be positive, got {dim}")
             for lineno, line in enumerate(f, start=2):
-                if max_words is not None and len(words) >= max_words:
+                if max_words is not None and len(seen) >= max_words:
                     break
                 parts = line.rstrip("\n").rstrip(" ").split(" ")
                 if len(parts) != dim + 1:
                     raise InputError(path, f"line {lineno}: expected {dim} values, got {len(parts) - 1}")
-                word = parts[0]
-                if word in seen:
-                    raise InputError(path, f"line {lineno}: duplicate word {word!r}")
-                try:
-                    vec = np.asarray(parts[1:], dtype=np.float32)
-                except ValueError as e:
-                    raise InputError(path, f"line {lineno}: {e}") from None
-                if not np.isfinite(vec).all():
-                    raise InputError(path, f"line {lineno}: non-finite value in vector of {word!r}")
-                seen.add(word)
-                words.append(word)
-                rows.append(vec)
+                if parts[0] in seen:
+                    raise InputError(path, f"line {lineno}: duplicate word {parts[0]!r}")
+                seen.add(parts[0])
+                yield count, lineno, parts[0], parts[1:]
     except UnicodeDecodeError as e:
         raise InputError(path, f"not UTF-8 ({e.reason} at byte {e.start})") from None
+
+
+def read_vec(path: Path, max_words: int | None = None) -> Embeddings:
+    """Read a fastText `.vec` text file, checking its shape and values.
+
+    Raises InputError naming `path` for a missing file, a bad header, rows of the
+    wrong dimension, duplicate words or non-finite values.
+    """
+    path = Path(path)
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    count = 0
+    for count, lineno, word, values in _vec_rows(path, max_words):
+        try:
+            vec = np.asarray(values, dtype=np.float32)
+        except ValueError as e:
+            raise InputError(path, f"line {lineno}: {e}") from None
+        if not np.isfinite(vec).all():
+            raise InputError(path, f"line {lineno}: non-finite value in vector of {word!r}")
+        words.append(word)
+        rows.append(vec)
     if not words:
         raise InputError(path, "no vectors in file")
     if max_words is None and len(words) != count:
         raise InputError(path, f"header announces {count} words, file holds {len(words)}")
     return Embeddings(words, np.stack(rows))
+
+
+_NOT_FINITE = re.compile(r"nan|inf", re.IGNORECASE)
+
+
+def check_vec(path: Path) -> int:
+    """Check a whole `.vec` file as `read_vec` would, without converting its values (a few
+    seconds for a 200k-word file, before any flow starts); its dimension."""
+    path = Path(path)
+    words, count, dim = 0, 0, 0
+    for count, lineno, word, values in _vec_rows(path, None):
+        if _NOT_FINITE.search(" ".join(values)):
+            raise InputError(path, f"line {lineno}: non-finite value in vector of {word!r}")
+        words, dim = words + 1, len(values)
+    if not words:
+        raise InputError(path, "no vectors in file")
+    if words != count:
+        raise InputError(path, f"header announces {count} words, file holds {words}")
+    return dim
 
 
 def write_vec(emb: Embeddings, path: Path, precision: int = 5) -> None:

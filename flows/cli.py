@@ -147,7 +147,7 @@ def align(
 ) -> None:
     """The mapping stage alone: on your .vec files, or on the pair's prepared corpus (cached)."""
     from components.align.config import AlignStageConfig
-    from components.embeddings import read_vec
+    from components.embeddings import check_vec
     from components.sources import read_dictionary_tsv
 
     settings = presets.preset(preset)
@@ -160,7 +160,7 @@ def align(
         if len(langs) != 2 or not all(langs):
             _fail(f"pair {pair!r}: expected two language codes like 'en-fr'")
         try:  # the files' headers and format, before any flow starts
-            dims = read_vec(src_vectors, max_words=1).dim, read_vec(tgt_vectors, max_words=1).dim
+            dims = check_vec(src_vectors), check_vec(tgt_vectors)
             read_dictionary_tsv(dictionary)
         except UnpairedError as e:
             _fail(_describe(e))

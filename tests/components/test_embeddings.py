@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from components.embeddings import EmbeddingConfig, Embeddings, read_vec, train_fasttext, write_vec
+from components.embeddings import EmbeddingConfig, Embeddings, check_vec, read_vec, train_fasttext, write_vec
 from components.errors import InputError
 
 
@@ -19,13 +19,22 @@ def test_vec_round_trip(tmp_path):
     ("2 2\na 1 2\nb nan 4\n", "non-finite"),
     ("a 1 2\n", "first line"),
     ("3 2\na 1 2\n", "announces 3 words"),
+    ("2 2\n", "no vectors"),
+    ("2 2\na 1 2\nb -Inf 4\n", "non-finite"),
 ])
-def test_bad_vec_files_name_the_file(tmp_path, body, message):
+@pytest.mark.parametrize("reader", [read_vec, check_vec])
+def test_bad_vec_files_name_the_file(tmp_path, body, message, reader):
     path = tmp_path / "bad.vec"
     path.write_text(body)
     with pytest.raises(InputError, match=message) as err:
-        read_vec(path)
+        reader(path)
     assert "bad.vec" in str(err.value)
+
+
+def test_check_vec_gives_the_dimension_and_lets_words_spelled_like_numbers_pass(tmp_path):
+    path = tmp_path / "ok.vec"
+    path.write_text("3 2\nnan 1 2\ninfinity 3 4\nx 1e-3 -2.5\n")
+    assert check_vec(path) == 2 and read_vec(path).words == ["nan", "infinity", "x"]
 
 
 def test_fasttext_trains_on_a_tiny_corpus(tmp_path):
