@@ -191,7 +191,8 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int, source: 
     name = source or str(corpus)
     if not corpus.is_file() or corpus.stat().st_size == 0:
         raise InputError(name, "empty corpus: nothing to train embeddings on")
-    counts_in = Counter(corpus.read_text(encoding="utf-8").split())
+    text = corpus.read_text(encoding="utf-8")
+    counts_in = Counter(text.split())
     frequent = sum(1 for c in counts_in.values() if c >= config.min_count)
     if frequent < MIN_WORDS:
         raise InputError(name, f"too small for embeddings: {frequent} of {len(counts_in)} distinct words occur "
@@ -202,8 +203,7 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int, source: 
                 thread=max(threads, _INIT_BLOCKS))
     with tempfile.TemporaryDirectory(prefix="fasttext-") as out:
         if config.reproducible:
-            lines = corpus.read_text(encoding="utf-8").count("\n")
-            args.update(thread=1, pretrainedVectors=_seeded_start(counts_in, lines, config, Path(out)))
+            args.update(thread=1, pretrainedVectors=_seeded_start(counts_in, text.count("\n"), config, Path(out)))
         failure = _run_child(json.dumps({"args": args, "out": out}), config.epochs, on_epoch, on_wait)
         if failure is not None:  # e.g. "Encountered NaN" on corpora too small for the settings
             raise InputError(name, f"fastText training failed: {failure}")

@@ -105,8 +105,9 @@ class StageReport(BaseModel):
             out.append(row)
         return out
 
-    def markdown(self) -> str:
-        """Title, notes, the table and the plots (embedded, with where each file is)."""
+    def markdown(self, embed_plots: bool = True) -> str:
+        """Title, notes, the table and the plots: embedded with where each file is (for the UI), or
+        only where each file is (for a log or a terminal)."""
         table = self.table()
         lines = [f"# {self.title}", ""]
         for note in self.notes:
@@ -117,7 +118,7 @@ class StageReport(BaseModel):
             lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in table]
             lines.append("")
         for name, path in self.plots.items():
-            lines += [markdown_image(name, path), ""]
+            lines += [markdown_image(name, path) if embed_plots else f"{name}: `{path}`", ""]
         return "\n".join(lines)
 
 

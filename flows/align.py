@@ -87,18 +87,17 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     opts = {"refresh_cache": refresh}
     pair = f"{src_vectors.meta['lang']}-{tgt_vectors.meta['lang']}"
     criterion = criterion_of(config.align.criterion)
+    plan = [(m, s) for m in config.methods for s in config.seeds]
     runs = [align_run.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary, config.align, m, s,
-                                                  config.device)
-            for m in config.methods for s in config.seeds]
+                                                  config.device) for m, s in plan]
     refs = {}
     if config.references:
         refs = {which: align_reference.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary,
                                                                      config.align, which, config.device)
                 for which in REFERENCES}
-    planned = [f"{m.value} seed {s}" for m in config.methods for s in config.seeds]
     finished = [f.result() for f in runs]
     run_refs = [r for r in finished if r is not None]  # None: could not start on this pair
-    skipped = [name for name, r in zip(planned, finished) if r is None]
+    skipped = [f"{m.value} seed {s}" for (m, s), r in zip(plan, finished) if r is None]
     if not run_refs:
         raise InputError(pair, "no alignment run could start (see the skipped runs in the log)")
     selected = criterion.best(run_refs, lambda r: r.meta["criterion"])  # unsupervised: no test data involved
@@ -123,7 +122,7 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         plot=str(plot), seconds=time.perf_counter() - start, skipped=skipped)
     report = result.report()
     publish_alignment_report(report)
-    print(report.markdown())
+    print(report.markdown(embed_plots=False))  # the UI's copy embeds the plots
     return result
 
 

@@ -131,7 +131,7 @@ def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: Artifa
                                  plot=str(plot), seconds=time.perf_counter() - start)
     report = result.report()
     publish_backtranslation_report(report, model)
-    print(report.markdown())
+    print(report.markdown(embed_plots=False))  # the UI's copy embeds the plots
     return result
 
 

@@ -81,6 +81,18 @@ def print_report(report, title: str | None = None) -> None:
         print_rows(title or report.title, rows)
 
 
+def _check_corpus(config: CorpusConfig) -> None:
+    """A corpus config's files and sources, refused in seconds before a Prefect server starts."""
+    from components.preflight import check_corpus
+    from tasks.corpus.text import source_paths
+
+    try:
+        check_corpus(config)
+        source_paths(config)
+    except (UnpairedError, ValidationError) as e:
+        _fail(_describe(e))
+
+
 def _run(fn, *args, **kwargs):
     """Run a flow; user errors become one clear line instead of a trace.
 
@@ -109,8 +121,6 @@ def prepare_corpus_cmd(
     refresh: RefreshOption = False,
 ) -> None:
     """Prepare corpora, test set, fastText embeddings and the evaluation dictionary."""
-    from components.preflight import check_corpus
-
     try:
         cfg = CorpusConfig.model_validate(_load_config(config)) if config else presets.preset(preset).corpus(pair)
         if src_file or tgt_file or test_src or test_tgt or dictionary:
@@ -122,11 +132,9 @@ def prepare_corpus_cmd(
                 "test_files": (test_src, test_tgt) if test_src else cfg.test_files,
                 "dictionary": cfg.dictionary.model_copy(update={"files": tuple(dictionary or ())}),
             })
-        check_corpus(cfg)  # bad files refused in seconds, before a Prefect server starts
-        from tasks.corpus.text import source_paths
-        source_paths(cfg)
     except (UnpairedError, ValidationError) as e:
         _fail(_describe(e))
+    _check_corpus(cfg)
     from flows.corpus import prepare_corpus
 
     result = _run(prepare_corpus, cfg, refresh=refresh)
@@ -261,18 +269,15 @@ def translation(
     """The translation pipeline: corpora, embeddings, unsupervised mapping, back-translation."""
     from components.align.config import AlignStageConfig
     from components.backtranslate.config import BacktranslateStageConfig
-    from components.preflight import check_corpus
 
     corpus = _stage_config(CorpusConfig, corpus_config_file)
     align = _stage_config(AlignStageConfig, align_config_file)
     translate_cfg = _stage_config(BacktranslateStageConfig, translate_config_file)
-    try:  # bad files refused in seconds, before a Prefect server starts
+    try:
         planned = corpus or presets.preset(preset).corpus(pair)
-        check_corpus(planned)
-        from tasks.corpus.text import source_paths
-        source_paths(planned)
     except (UnpairedError, ValidationError) as e:
         _fail(_describe(e))
+    _check_corpus(planned)
     from flows.translation import translation_pipeline
 
     result = _run(translation_pipeline, pair, preset, corpus, align, translate_cfg, train_model, refresh)

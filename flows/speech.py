@@ -214,7 +214,7 @@ def speech(config: SpeechStageConfig | None = None, preset: Preset = Preset.quic
                                problems=problems, plots=plots, seconds=time.perf_counter() - start)
     report = result.report()
     publish_speech_report(report, _examples(sel_eval))
-    print(report.markdown())
+    print(report.markdown(embed_plots=False))  # the UI's copy embeds the plots
     return result
 
 
