@@ -91,3 +91,16 @@ def save_split(split: DictionarySplit, directory: Path) -> None:
 def load_part(directory: Path, part: Literal["seed", "test"]) -> list[tuple[str, str]]:
     """One part of a `dictionary` artifact."""
     return read_dictionary_tsv(Path(directory) / f"{part}.tsv")
+
+
+DEV_FRACTION = 0.3
+DEV_SALT = "unpaired-dev-v1"
+
+
+def dev_split(seed_pairs: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(fit, dev) shares of the seed part for tuning: dev holds about DEV_FRACTION of the source
+    words, every translation of a word in one share. The test part never enters."""
+    fit, dev = [], []
+    for s, t in seed_pairs:
+        (dev if stable_unit(s, DEV_SALT) < DEV_FRACTION else fit).append((s, t))
+    return fit, dev

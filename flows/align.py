@@ -45,6 +45,8 @@ class AlignStageResult(BaseModel):
     plot: str
     seconds: float
     skipped: list[str] = []          # runs that could not start on this pair, e.g. 'identical seed 0'
+    # the criterion's choice among the runs that assume nothing about spelling (no identical seed)
+    fully_unsupervised: str | None = None
 
     def row(self, name: str) -> Row | None:
         return next((r for r in self.rows if r.name == name), None)
@@ -62,6 +64,10 @@ class AlignStageResult(BaseModel):
                  f"sees): {_round(self.spearman_criterion_dev_p1)}; with test P@1: "
                  f"{_round(self.spearman_criterion_p1)}.",
                  f"Aligned vectors and lexicon: `{store().path(self.exported)}`"]
+        if self.fully_unsupervised is not None and self.fully_unsupervised != sel.name:
+            fully = self.row(self.fully_unsupervised)
+            notes.insert(1, f"Best run that assumes nothing about spelling (no identical-string seed), by the "
+                            f"same criterion: **{fully.name}** ({fully.criterion:.4f}).")
         if self.skipped:
             notes.insert(1, f"Skipped: {', '.join(self.skipped)}; no word of the two vocabularies is spelled "
                             f"alike often enough to seed them (e.g. two scripts). The criterion chose among the "
@@ -101,6 +107,8 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     if not run_refs:
         raise InputError(pair, "no alignment run could start (see the skipped runs in the log)")
     selected = criterion.best(run_refs, lambda r: r.meta["criterion"])  # unsupervised: no test data involved
+    spelling_free = [r for r in run_refs if r.meta["method"] != InitMethod.IDENTICAL.value]
+    fully = criterion.best(spelling_free, lambda r: r.meta["criterion"]) if spelling_free else None
     exported = export_alignment.submit(selected, config.align, *pair.split("-"))
     evaluations = {r: evaluate_alignment.submit(r, dictionary, config.align, dev=True) for r in run_refs}
     rows = [Row(name=run_name(r), kind=RowKind.UNSUPERVISED, metrics=ev.result(), criterion=r.meta["criterion"],
@@ -119,7 +127,8 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         pair=pair, selected=selected, exported=exported.result(), rows=rows, criterion=criterion,
         spearman_criterion_p1=spearman(criteria, [r.metrics["p1_csls_s2t"] for r in sweep]),
         spearman_criterion_dev_p1=spearman(criteria, [r.metrics["dev_p1_csls_s2t"] for r in sweep]),
-        plot=str(plot), seconds=time.perf_counter() - start, skipped=skipped)
+        plot=str(plot), seconds=time.perf_counter() - start, skipped=skipped,
+        fully_unsupervised=None if fully is None else run_name(fully))
     report = result.report()
     publish_alignment_report(report)
     print(report.markdown(embed_plots=False))  # the UI's copy embeds the plots
@@ -157,6 +166,8 @@ def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) ->
                          "vectors": {"src": str(exported / f"{src_lang}.vec"),
                                      "tgt": str(exported / f"{tgt_lang}.vec")},
                          "lexicon": str(exported / "lexicon.tsv")},
+        "fully_unsupervised": None if result.fully_unsupervised is None else
+        {**metrics(result.row(result.fully_unsupervised)), "run": result.fully_unsupervised},
         "selection": f"{'max' if result.criterion.higher_is_better else 'min'} unsupervised criterion "
                      f"({result.criterion.name}, after refinement)",
         "spearman_criterion_p1": result.spearman_criterion_p1,

@@ -12,7 +12,7 @@ from components.presets import Preset
 from components.store import ArtifactRef
 from flows.runner import task_runner
 from tasks.corpus.dictionary import build_dictionary
-from tasks.corpus.embeddings import train_embeddings
+from tasks.corpus.embeddings import measure_isomorphism, train_embeddings
 from tasks.corpus.report import publish_corpus_report
 from tasks.corpus.text import check_leakage, fingerprint_sources, prepare_side, prepare_test
 
@@ -29,6 +29,7 @@ class CorpusResult(BaseModel):
     dictionary: ArtifactRef
     leakage: dict[str, int]
     seconds: float
+    isomorphism: dict[str, float | int | None] = {}
 
     def bench_section(self) -> dict[str, object]:
         """DESIGN.md s.5 corpus keys of the benchmark report, plus sizes and the leak counts."""
@@ -37,7 +38,7 @@ class CorpusResult(BaseModel):
                 "src_sentences": s["train_sentences"], "tgt_sentences": t["train_sentences"],
                 "src_vocabulary": v[0].meta["words"], "tgt_vocabulary": v[1].meta["words"],
                 "test_sentences": self.test.meta["sentences"], "dict_seed_pairs": d.meta["seed_pairs"],
-                "dict_test_pairs": d.meta["test_pairs"], "leakage": self.leakage, "seconds": round(self.seconds, 1)}
+                "dict_test_pairs": d.meta["test_pairs"], "leakage": self.leakage, "isomorphism": self.isomorphism, "seconds": round(self.seconds, 1)}
 
     def stats_rows(self) -> list[dict[str, object]]:
         """One row per quantity, with the source and target columns side by side."""
@@ -60,6 +61,12 @@ class CorpusResult(BaseModel):
             ("dictionary test pairs / words", f"{d['test_pairs']} / {d['test_words']}", ""),
         ]
         rows += [(f"leak: {k.replace('_', ' ')}", v, "") for k, v in self.leakage.items()]
+        if self.isomorphism:
+            iso = self.isomorphism
+            rows += [(f"isomorphism: eigenvector similarity ({iso['graph_words']} most frequent words; "
+                      "0 = isomorphic, lower maps more easily)", iso["eigenvector_similarity"], ""),
+                     ("isomorphism: relational similarity of seed pairs (1 = alike, 0 = unrelated)",
+                      iso["relational_similarity"], "")]
         src, tgt = self.pair.split("-")
         return [{"statistic": name, src: a, tgt: b} for name, a, b in rows]
 
@@ -82,9 +89,11 @@ def prepare_corpus(config: CorpusConfig | None = None, pair: str = "en-fr", pres
     tgt_vec = train_embeddings.with_options(**opts).submit(tgt, config.embeddings)
     dictionary = build_dictionary.with_options(**opts).submit(config, src_vec, tgt_vec, fp["dictionary"])
     leakage = check_leakage.submit(src, tgt, test)
+    isomorphism = measure_isomorphism.with_options(**opts).submit(src_vec, tgt_vec, dictionary)
     result = CorpusResult(pair=config.pair, src_corpus=src.result(), tgt_corpus=tgt.result(),
                           test=test.result(), src_vectors=src_vec.result(), tgt_vectors=tgt_vec.result(),
                           dictionary=dictionary.result(), leakage=leakage.result(),
+                          isomorphism=isomorphism.result(),
                           seconds=time.perf_counter() - start)
     publish_corpus_report(config.pair, result.stats_rows())
     return result

@@ -135,8 +135,12 @@ def adversarial_training(
     retrieval: RetrievalConfig,
     seed: int,
     progress_callback: ProgressCallback | None = None,
+    init: torch.Tensor | None = None,
 ) -> tuple[LinearMaps, list[HistoryPoint]]:
     """Train a map x (n_src, d) -> z (n_tgt, d) adversarially; return the epoch with the best criterion.
+
+    `init` (d, d) starts the map elsewhere than `config.map_id_init` says (e.g. at a supervised
+    solution, to check that the objective keeps it).
 
     The best map is kept in memory (MUSE's checkpoint-and-reload before refinement).
     History: one point per epoch, with the criterion and the mean discriminator loss.
@@ -149,7 +153,9 @@ def adversarial_training(
     # seed governs this run without leaking state to the caller.
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        if config.map_id_init:
+        if init is not None:
+            w0 = init.detach().clone().to(device=x.device, dtype=x.dtype)
+        elif config.map_id_init:
             w0 = torch.eye(dim, device=x.device, dtype=x.dtype)
         else:
             w0 = nn.init.orthogonal_(torch.empty(dim, dim, device=x.device, dtype=x.dtype))

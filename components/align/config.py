@@ -35,6 +35,8 @@ class InitMethod(str, Enum):
     # self-learning. Uses no bilingual dictionary, but assumes the two languages share a script
     # (see `OrthographicConfig`); with different scripts there is no seed and the run is skipped.
     IDENTICAL = "identical"
+    # Gromov–Wasserstein matching of intra-language distances (Alvarez-Melis & Jaakkola 2018)
+    GROMOV = "gromov"
 
 
 class Direction(str, Enum):
@@ -130,6 +132,15 @@ class VecMapConfig(_Frozen):
     penalty_interval: int = Field(5, ge=1)
 
 
+class GromovConfig(_Frozen):
+    """Entropic Gromov–Wasserstein initialisation (POT's `entropic_gromov_wasserstein`)."""
+
+    words: int = Field(2000, ge=2)  # most frequent words of each side that are coupled
+    epsilon: float = Field(5e-4, gt=0.0)  # entropic regularisation of the coupling
+    max_iterations: int = Field(1000, ge=1)
+    tolerance: float = Field(1e-9, ge=0.0)
+
+
 class OrthographicConfig(_Frozen):
     """Seed of identically spelled words for `InitMethod.IDENTICAL` (VecMap `--init_identical`).
 
@@ -160,6 +171,10 @@ class RefineConfig(_Frozen):
     retrieval: Retrieval = Retrieval.CSLS  # MUSE dico_method csls_knn_10
     direction: Direction = Direction.MUTUAL  # MUSE dico_build 'S2T&T2S'
     max_rank: int = Field(15000, ge=1)  # only the most frequent words of each side enter the dictionary
+    # Candidates, CSLS penalties and the criterion are searched among this many most frequent words
+    # of each side (not in MUSE, which searches everything on a GPU): a cost cap for Wikipedia-sized
+    # vocabularies that changes nothing below it.
+    search_words: int = Field(50_000, ge=1)
     min_size: int = Field(1, ge=1)  # fewer induced pairs than this is a failure, not a map
     # Frequency-rank penalty on induction scores, as VecMapConfig.frequency_prior (0 = MUSE).
     frequency_prior: float = Field(0.0, ge=0.0)
@@ -202,10 +217,15 @@ class AlignConfig(_Frozen):
     method: InitMethod = InitMethod.VECMAP
     normalization: Normalization = Normalization.UNIT_CENTER_UNIT
     min_vocab: int = Field(100, ge=2)  # smaller vocabularies are refused: no distribution to match
+    # The initial map (adversarial, VecMap, Gromov–Wasserstein) is found between the spaces reduced
+    # to this many principal components (None = full; Hoshen & Wolf 2018 use 50); its dictionary
+    # then seeds an orthogonal map of the full spaces, which refinement takes from there.
+    init_dim: int | None = Field(None, ge=2)
     retrieval: RetrievalConfig = RetrievalConfig()
     adversarial: AdversarialConfig = AdversarialConfig()
     vecmap: VecMapConfig = VecMapConfig()
     orthographic: OrthographicConfig = OrthographicConfig()
+    gromov: GromovConfig = GromovConfig()
     whiten_reweight: WhitenReweightConfig = WhitenReweightConfig()
     refine: RefineConfig = RefineConfig()
     criterion: CriterionConfig = CriterionConfig()

@@ -40,3 +40,13 @@ def normalize(x: torch.Tensor, method: Normalization) -> torch.Tensor:
     for step in NORMALIZATION_STEPS[method]:
         x = unit_length(x) if step is NormStep.UNIT else center(x)
     return x
+
+
+def principal_components(x: torch.Tensor, dim: int, rows: int | None = None) -> torch.Tensor:
+    """`x` (n, d) projected on its `dim` leading principal directions (fitted on the first `rows`
+    rows, the most frequent words), unit length: (n, dim). Hoshen & Wolf 2018 match in such a
+    reduced space, where the noise of rare dimensions does not swamp the shared structure."""
+    fit = x[:rows] if rows else x
+    mean = fit.mean(dim=0, keepdim=True)
+    _, _, v = torch.linalg.svd(fit - mean, full_matrices=False)
+    return unit_length((x - mean) @ v[: min(dim, v.shape[0])].T)

@@ -15,10 +15,11 @@ import torch
 from components.align.adversarial import adversarial_training
 from components.align.config import AlignConfig, InitMethod, MappingSolver
 from components.align.evaluate import EvaluationReport, Pairs, word_translation_precision
-from components.align.normalize import normalize
+from components.align.gromov import coupling_dictionary, gromov_coupling
+from components.align.normalize import normalize, principal_components
 from components.align.orthographic import NoSeedError, orthographic_seed
 from components.align.procrustes import fit_mapping
-from components.align.refine import refine
+from components.align.refine import induce_dictionary, refine
 from components.align.state import HistoryPoint, LinearMaps, ProgressCallback, Stage
 from components.align.vecmap import vecmap_self_learning
 from components.embeddings import Embeddings
@@ -138,9 +139,11 @@ def align(
     """
     started = time.monotonic()
     x, z = prepare_spaces(src, tgt, config, device, src_name, tgt_name)
+    reduce = config.init_dim is not None and config.method is not InitMethod.IDENTICAL
+    xi, zi = (principal_components(x, config.init_dim), principal_components(z, config.init_dim)) if reduce else (x, z)
     if config.method is InitMethod.ADVERSARIAL:
         maps, history = adversarial_training(
-            x, z, config.adversarial, config.criterion, config.retrieval, seed, progress_callback
+            xi, zi, config.adversarial, config.criterion, config.retrieval, seed, None if reduce else progress_callback
         )
     else:
         init = None
@@ -148,10 +151,18 @@ def align(
             seed_pairs = orthographic_seed(src.words, tgt.words, config.orthographic, f"{src_name} / {tgt_name}")
             src_idx, tgt_idx = seed_pairs
             init = (torch.tensor(src_idx, device=device), torch.tensor(tgt_idx, device=device))
+        elif config.method is InitMethod.GROMOV:
+            coupling, _ = gromov_coupling(xi, zi, config.gromov, seed=seed)
+            init = coupling_dictionary(coupling, device)
         maps, history = vecmap_self_learning(
-            x, z, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed,
-            progress_callback, init_dictionary=init,
+            xi, zi, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed,
+            None if reduce else progress_callback, init_dictionary=init,
         )
+    if reduce:  # the reduced map's dictionary seeds the full spaces' map
+        src_idx, tgt_idx = induce_dictionary(*maps.apply(xi, zi), config.refine.retrieval, config.refine.direction,
+                                             config.refine.max_rank, config.retrieval)
+        maps = LinearMaps(*fit_mapping(x, z, src_idx, tgt_idx, MappingSolver.ORTHOGONAL, config.whiten_reweight))
+        history.append(HistoryPoint(Stage.SEED, 0, None, float(src_idx.numel())))
     maps, refine_history = refine(
         x, z, maps, config.refine, config.whiten_reweight, config.criterion, config.retrieval, progress_callback
     )

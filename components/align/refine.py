@@ -47,7 +47,8 @@ def refine(
     """Iterative Procrustes refinement (MUSE), keeping the map with the best criterion.
 
     x: (n_src, d), z: (n_tgt, d) normalised embeddings; maps: starting maps. Each iteration
-    induces a dictionary from the current maps and fits new maps on it. Step 0 of the
+    induces a dictionary from the current maps (searching the `config.search_words` most
+    frequent words of each side) and fits new maps on it. Step 0 of the
     returned history is the starting map. Stops early when a dictionary comes out smaller
     than `config.min_size`, or when a step gains less than `config.min_gain`. Returns the
     refined maps with the highest criterion; the starting map only competes when no
@@ -57,7 +58,7 @@ def refine(
 
     def measure(maps: LinearMaps) -> tuple[float, NearestLinks]:
         # One pass of similarities serves both the criterion and the next dictionary.
-        xm, zm = maps.apply(x, z)
+        xm, zm = maps.apply(x[: config.search_words], z[: config.search_words])
         links = nearest_both_ways(xm, zm, criterion.retrieval, retrieval)
         if config.retrieval is not criterion.retrieval or config.frequency_prior > 0:
             induction = nearest_both_ways(

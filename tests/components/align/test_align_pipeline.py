@@ -97,3 +97,11 @@ def test_dictionary_without_in_vocabulary_pair_is_an_input_error(planted, cpu):
     no_shared = Embeddings([f"t{i}" for i in range(600)], planted.tgt.vectors)
     with pytest.raises(InputError, match="no word is spelled the same"):
         align_identical_strings(planted.src, no_shared, FAST, cpu)
+
+
+def test_initialisation_in_a_reduced_space_seeds_the_full_map(planted, cpu):
+    config = FAST.model_copy(update={"init_dim": 16})
+    result = align(planted.src, planted.tgt, config, cpu, seed=0)
+    assert result.w.shape == (32, 32)  # the exported map is of the full spaces
+    assert Stage.SEED in [p.stage for p in result.history]
+    assert evaluate_result(result, planted.pairs, config, cpu).metrics["p1_csls_s2t"] > 0.9
