@@ -38,10 +38,14 @@ class StagePresets(BaseModel):
         return CorpusConfig.for_pair(pair, embeddings=self.embeddings)
 
 
-# Both initialisations compete on the unsupervised criterion: VecMap's similarity
-# distributions (no assumption about the languages) and identical spellings (no dictionary,
-# but a shared script; skipped on pairs without one).
-_METHODS = (InitMethod.VECMAP, InitMethod.IDENTICAL)
+# The initialisations compete on the unsupervised criterion: VecMap's similarity distributions
+# and Gromov–Wasserstein matching of intra-language distances (no assumption about the
+# languages), and identical spellings (no dictionary, but a shared script; skipped on pairs
+# without one). On en-fr's quick embeddings GW seed 0 reached CSLS P@1 13.2 on the dev share of
+# the seed part (supervised Procrustes on its fit share + refinement: 14.1); started at the supervised
+# solution, GW converges to the same coupling as from the uniform start (GW loss 0.008432 both),
+# so its objective holds that answer (scripts/alignment_truth_check.py).
+_METHODS = (InitMethod.VECMAP, InitMethod.IDENTICAL, InitMethod.GROMOV)
 
 # Selection by MUSE's published criterion: mean CSLS cosine of the 10,000 most frequent source
 # words' translations, after refinement. Checked with scripts/criterion_check.py against P@1 on
@@ -52,9 +56,13 @@ _CRITERION = CriterionConfig()
 
 PRESETS: dict[Preset, StagePresets] = {
     Preset.quick: StagePresets(
+        # Chosen on the seed dictionary's dev share (scripts/embedding_sweep.py; supervised Procrustes +
+        # refinement on the fit share, en-fr): 300d / 10 epochs / window 5 / 10 negatives / n-grams 3-6
+        # scored 14.1 P@1, above every one-setting change tried (100d 8.7, window 10 12.4, window 2 11.9,
+        # 5 epochs 9.2, 7 epochs 12.6, 20 epochs 6.2, no n-grams 6.7, 5 negatives 14.1).
         embeddings=EmbeddingConfig(dim=300, epochs=10),
-        # Self-learning over the 4k most frequent words takes about 200 s a run on one core, so
-        # two seeds per method and the reference rows fit in 10 minutes on 2 cores.
+        # Self-learning over the 4k most frequent words takes about 200 s a run on one core; a GW run
+        # took 355 s alone on 2 cores, so the sweep with the reference rows takes over 10 minutes.
         align=AlignStageConfig(methods=_METHODS, seeds=(0, 1), align=AlignConfig(
             vecmap={"vocabulary_cutoff": 4000, "stochastic_interval": 20, "threshold": 1e-3},
             criterion=_CRITERION)),

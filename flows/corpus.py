@@ -12,7 +12,8 @@ from components.presets import Preset
 from components.store import ArtifactRef
 from flows.runner import task_runner
 from tasks.corpus.dictionary import build_dictionary
-from tasks.corpus.embeddings import measure_isomorphism, train_embeddings
+from tasks.corpus.embeddings import train_embeddings
+from tasks.corpus.isomorphism import measure_isomorphism
 from tasks.corpus.report import publish_corpus_report
 from tasks.corpus.text import check_leakage, fingerprint_sources, prepare_side, prepare_test
 

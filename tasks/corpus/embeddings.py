@@ -1,13 +1,11 @@
-"""Corpus tasks: fastText embeddings of one side, and how alike the two sides' spaces are."""
+"""Corpus task: fastText embeddings of one side."""
 from __future__ import annotations
 
 import os
 
 from prefect import get_run_logger, task
 
-from components.align.isomorphism import eigenvector_similarity, relational_similarity
-from components.dictionary import load_part
-from components.embeddings import EmbeddingConfig, load_vectors, save_vectors, train_fasttext
+from components.embeddings import EmbeddingConfig, save_vectors, train_fasttext
 from components.store import ArtifactRef
 from tasks.cache import STAGE_CACHE
 from tasks.progress import Progress
@@ -30,19 +28,3 @@ def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRe
     with st.writer("vectors", f"vectors-{lang}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)
     return out.ref
-
-
-@task(name="measure-isomorphism", task_run_name="measure-isomorphism", cache_policy=STAGE_CACHE)
-def measure_isomorphism(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef) -> dict:
-    """How alike the two spaces are before mapping: eigenvector similarity (no dictionary) and the
-    relational similarity of the seed dictionary's pairs (the test part is not read)."""
-    st = store()
-    src, tgt = (load_vectors(st.path(ref)) for ref in (src_vectors, tgt_vectors))
-    iso = eigenvector_similarity(src.vectors, tgt.vectors)
-    s_index, t_index = src.index(), tgt.index()
-    seed = [(s_index[s], t_index[t]) for s, t in load_part(st.path(dictionary), "seed")
-            if s in s_index and t in t_index]
-    return {"eigenvector_similarity": round(iso.eigenvector_similarity, 2), "eigenvalues": iso.k,
-            "graph_words": iso.words,
-            "relational_similarity": round(relational_similarity(src.vectors, tgt.vectors, seed), 4)
-            if len(seed) >= 3 else None}

@@ -1,4 +1,5 @@
 """The corpus stage end to end on small files: outputs, caching, refresh, bad input."""
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,15 +47,22 @@ def _config(files: dict[str, Path], **overrides) -> CorpusConfig:
 
 
 def _task_states(flow_state) -> dict[str, str]:
-    """Task run name -> final state name ('Completed', 'Cached', ...) for one flow run."""
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
-            id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id])))
-    return {r.name: r.state.name for r in runs}
+    """Task run name -> final state name ('Completed', 'Cached', ...) for one flow run.
+
+    Task states reach the server in the background: under load the last one may still read
+    'Running' just after the flow returns, so wait (up to 30 s) until every run is final."""
+    deadline = time.monotonic() + 30
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id])))
+        if all(r.state.is_final() for r in runs) or time.monotonic() > deadline:
+            return {r.name: r.state.name for r in runs}
+        time.sleep(0.5)
 
 
 STAGES = ["prepare-side-en", "prepare-side-fr", "prepare-test", "train-embeddings-en", "train-embeddings-fr",
-          "build-dictionary", "check-leakage"]
+          "build-dictionary", "check-leakage", "measure-isomorphism"]
 
 
 def test_outputs_cache_partial_rerun_and_refresh(files, data_dir):
@@ -71,6 +79,8 @@ def test_outputs_cache_partial_rerun_and_refresh(files, data_dir):
     assert result.tgt_vectors.meta["words"] == 201  # 200 words and "."
     assert result.dictionary.meta["seed_pairs"] + result.dictionary.meta["test_pairs"] == 200
     assert all(v == 0 for v in result.leakage.values())
+    assert result.isomorphism["eigenvector_similarity"] >= 0 and -1 <= result.isomorphism["relational_similarity"] <= 1
+    assert any(str(r["statistic"]).startswith("isomorphism") for r in result.stats_rows())
     states = _task_states(first)
     assert all(states[s] == "Completed" for s in STAGES), states
 
