@@ -22,6 +22,7 @@ import torch
 from components import presets
 from components.align.adversarial import adversarial_training
 from components.align.config import AdversarialConfig, GromovConfig, MappingSolver, Retrieval
+from components.align.criterion import selection_criterion
 from components.align.evaluate import csls_p1
 from components.align.gromov import coupling_dictionary, gromov_coupling, gromov_loss
 from components.align.pipeline import align_supervised, dictionary_indices, prepare_spaces
@@ -66,8 +67,7 @@ def main() -> None:
         return round(100 * csls_p1(xm, zm, src.words, tgt.words, dev, config.retrieval, "dev pairs"), 2)
 
     def criterion(maps: LinearMaps) -> float:
-        links = nearest_both_ways(*maps.apply(x, z), Retrieval.CSLS, config.retrieval)
-        return round(float(links.s2t_cos[: config.criterion.n_most_frequent].mean()), 4)
+        return round(selection_criterion(*maps.apply(x, z), config.criterion, config.retrieval), 4)
 
     def refined(maps: LinearMaps) -> LinearMaps:
         return refine(x, z, maps, config.refine, config.whiten_reweight, config.criterion, config.retrieval)[0]

@@ -14,11 +14,12 @@ import ot
 import torch
 
 from components.align.config import GromovConfig
+from components.align.normalize import unit_length
 
 
 def _distances(vectors: torch.Tensor) -> np.ndarray:
     """Cosine distances (n, n) of unit-normalised rows, scaled to a maximum of 1."""
-    x = torch.nn.functional.normalize(vectors.double(), dim=1)
+    x = unit_length(vectors.double())
     cost = (1 - x @ x.T).clamp_min(0).cpu().numpy()
     return cost / max(cost.max(), 1e-12)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from components.align.normalize import unit_length
 
 @dataclass(frozen=True)
 class Isomorphism:
@@ -29,7 +30,7 @@ class Isomorphism:
 def _laplacian_spectrum(vectors: np.ndarray, neighbours: int) -> np.ndarray:
     """Eigenvalues, largest first, of the combinatorial Laplacian of the symmetric, unweighted
     cosine nearest-neighbour graph of `vectors` (n, d)."""
-    x = torch.nn.functional.normalize(torch.as_tensor(vectors, dtype=torch.float64), dim=1)
+    x = unit_length(torch.as_tensor(vectors, dtype=torch.float64))
     sims = x @ x.T
     sims.fill_diagonal_(-float("inf"))
     nearest = sims.topk(neighbours, dim=1).indices
@@ -79,7 +80,7 @@ def relational_similarity(src: np.ndarray, tgt: np.ndarray, pairs: list[tuple[in
     rows = np.asarray(chosen)
     sims = []
     for vectors, idx in ((src, rows[:, 0]), (tgt, rows[:, 1])):
-        x = torch.nn.functional.normalize(torch.as_tensor(np.asarray(vectors)[idx], dtype=torch.float64), dim=1)
+        x = unit_length(torch.as_tensor(np.asarray(vectors)[idx], dtype=torch.float64))
         upper = torch.triu_indices(len(idx), len(idx), offset=1)
         sims.append((x @ x.T)[upper[0], upper[1]])
     return float(torch.corrcoef(torch.stack(sims))[0, 1])

@@ -8,8 +8,10 @@ from __future__ import annotations
 from prefect import task
 
 from components.align.isomorphism import eigenvector_similarity, relational_similarity
+from components.align.pipeline import dictionary_indices
 from components.dictionary import load_part
 from components.embeddings import load_vectors
+from components.errors import InputError
 from components.store import ArtifactRef
 from tasks.cache import STAGE_CACHE
 from tasks.store import store
@@ -22,9 +24,10 @@ def measure_isomorphism(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dict
     st = store()
     src, tgt = (load_vectors(st.path(ref)) for ref in (src_vectors, tgt_vectors))
     iso = eigenvector_similarity(src.vectors, tgt.vectors)
-    s_index, t_index = src.index(), tgt.index()
-    seed = [(s_index[s], t_index[t]) for s, t in load_part(st.path(dictionary), "seed")
-            if s in s_index and t in t_index]
+    try:
+        seed = list(zip(*(idx.tolist() for idx in dictionary_indices(load_part(st.path(dictionary), "seed"), src, tgt))))
+    except InputError:  # no seed pair in both vocabularies
+        seed = []
     return {"eigenvector_similarity": round(iso.eigenvector_similarity, 2), "eigenvalues": iso.k,
             "graph_words": iso.words,
             "relational_similarity": round(relational_similarity(src.vectors, tgt.vectors, seed), 4)
