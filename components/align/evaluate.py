@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from components.align.config import EvaluationConfig, Retrieval, RetrievalConfig
-from components.align.retrieval import translate
+from components.align.retrieval import csls_penalties, translate
 from components.errors import InputError
 
 Pairs = Sequence[tuple[str, str]]
@@ -69,14 +69,16 @@ def precision_at_k(
     ks: Sequence[int],
     retrieval: Retrieval,
     config: RetrievalConfig,
+    penalties: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[dict[int, float], torch.Tensor, torch.Tensor]:
     """P@k of translating the queries in `gold` from query_space (n, d) into keys (m, d).
 
+    penalties: CSLS penalties (r_query_space (n,), r_keys (m,)) when already measured.
     Returns ({k: precision}, query indices (q,), hit-at-1 flags (q,) bool) so callers can
     break P@1 down by query.
     """
     rows = torch.tensor(sorted(gold), dtype=torch.long, device=query_space.device)
-    _, top = translate(query_space, keys, max(ks), retrieval, config, rows=rows)
+    _, top = translate(query_space, keys, max(ks), retrieval, config, rows=rows, penalties=penalties)
     top = top.cpu()
     # hits[i, r]: the r-th retrieved key of query i is a gold translation.
     hits = torch.tensor(
@@ -94,8 +96,13 @@ def csls_p1(
     pairs: Pairs,
     retrieval: RetrievalConfig,
     source: object = "dictionary",
+    search_words: int | None = None,
 ) -> float:
-    """CSLS P@1 source to target on `pairs` only (the dev check of the selection criterion)."""
+    """CSLS P@1 source to target on `pairs` only (the dev check of the selection criterion),
+    among the `search_words` most frequent words of each side (all when None)."""
+    if search_words is not None:
+        src_mapped, tgt_mapped = src_mapped[:search_words], tgt_mapped[:search_words]
+        src_words, tgt_words = src_words[:search_words], tgt_words[:search_words]
     gold = gold_translations(pairs, src_words, tgt_words, source)
     precision, _, _ = precision_at_k(src_mapped, tgt_mapped, gold, (1,), Retrieval.CSLS, retrieval)
     return precision[1]
@@ -114,7 +121,9 @@ def _metrics(
     evaluation: EvaluationConfig,
     retrieval: RetrievalConfig,
     source: object,
+    penalties: tuple[torch.Tensor, torch.Tensor],
 ) -> tuple[dict[str, float], dict[str, float], dict[str, int]]:
+    r_src, r_tgt = penalties
     gold_s2t = gold_translations(pairs, src_words, tgt_words, source)
     gold_t2s = gold_translations([(t, s) for s, t in pairs], tgt_words, src_words, source)
     metrics: dict[str, float] = {}
@@ -122,8 +131,9 @@ def _metrics(
     counts = {"queries_s2t": len(gold_s2t), "queries_t2s": len(gold_t2s)}
     edges = [0, *evaluation.frequency_buckets, None]
     for method in Retrieval:
-        for direction, (q, k, gold) in {"s2t": (src, tgt, gold_s2t), "t2s": (tgt, src, gold_t2s)}.items():
-            precision, rows, hit1 = precision_at_k(q, k, gold, evaluation.ks, method, retrieval)
+        for direction, (q, k, gold, r) in {"s2t": (src, tgt, gold_s2t, (r_src, r_tgt)),
+                                           "t2s": (tgt, src, gold_t2s, (r_tgt, r_src))}.items():
+            precision, rows, hit1 = precision_at_k(q, k, gold, evaluation.ks, method, retrieval, r)
             for kk, value in precision.items():
                 metrics[f"p{kk}_{method.value}_{direction}"] = value
             if direction != "s2t":
@@ -152,12 +162,17 @@ def word_translation_precision(
     src_mapped: (n_src, d), tgt_mapped: (n_tgt, d), unit length, rows in the order of
     src_words / tgt_words (most frequent first, which defines the frequency buckets).
     pairs: (source word, target word); a word may have several gold translations.
+    Only the `evaluation.search_words` most frequent words of each side take part.
     Raises InputError naming `source` when no pair is in both vocabularies.
     """
     if src_mapped.shape[1] != tgt_mapped.shape[1]:
         raise InputError(source, f"spaces differ in dimension: {src_mapped.shape[1]} vs {tgt_mapped.shape[1]}")
+    cap = evaluation.search_words
+    src_mapped, tgt_mapped, src_words, tgt_words = src_mapped[:cap], tgt_mapped[:cap], src_words[:cap], tgt_words[:cap]
+    # The penalties depend on the spaces only: measured once for both directions and both pair sets.
+    penalties = csls_penalties(src_mapped, tgt_mapped, retrieval)
     metrics, buckets, counts = _metrics(
-        src_mapped, tgt_mapped, src_words, tgt_words, pairs, evaluation, retrieval, source
+        src_mapped, tgt_mapped, src_words, tgt_words, pairs, evaluation, retrieval, source, penalties
     )
     counts["pairs_given"] = len(pairs)
     s_vocab, t_vocab = set(src_words), set(tgt_words)
@@ -166,7 +181,7 @@ def word_translation_precision(
     without = None
     if different:
         without, _, _ = _metrics(
-            src_mapped, tgt_mapped, src_words, tgt_words, different, evaluation, retrieval, source
+            src_mapped, tgt_mapped, src_words, tgt_words, different, evaluation, retrieval, source, penalties
         )
     return EvaluationReport(metrics, buckets, counts, without)
 
@@ -197,7 +212,8 @@ def evaluate_copy(
     source: object = "dictionary",
 ) -> EvaluationReport:
     """Reference row 'copy': every query word is translated by itself, on the same queries as
-    `word_translation_precision` (pairs with both words in the vocabularies)."""
+    `word_translation_precision` (pairs with both words among its `search_words`)."""
+    src_words, tgt_words = src_words[: evaluation.search_words], tgt_words[: evaluation.search_words]
     metrics = _copy_metrics(pairs, src_words, tgt_words, evaluation.ks, source)
     s_vocab, t_vocab = set(src_words), set(tgt_words)
     in_vocab = [(s, t) for s, t in pairs if s in s_vocab and t in t_vocab]

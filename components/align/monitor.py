@@ -6,19 +6,25 @@ from typing import Any
 import torch
 
 from components.align.config import AlignConfig
-from components.align.evaluate import word_translation_precision
+from components.align.evaluate import csls_p1
 from components.align.pipeline import prepare_spaces
 from components.align.state import Progress
 from components.embeddings import Embeddings
 
 
 class TestMonitor:
-    """Records test P@1 (CSLS, s->t) wherever the criterion is measured; it steers nothing."""
+    """Records test P@1 (CSLS, s->t) wherever the criterion is measured; it steers nothing.
+
+    Only CSLS s->t, among the words the evaluation searches: the full evaluation is done once,
+    on the selected maps of each run, not at every point of a curve.
+    """
 
     def __init__(self, src: Embeddings, tgt: Embeddings, pairs: list[tuple[str, str]], config: AlignConfig,
                  device: torch.device) -> None:
-        self.x, self.z = prepare_spaces(src, tgt, config, device)
-        self.src_words, self.tgt_words, self.pairs, self.config = src.words, tgt.words, pairs, config
+        cap = config.evaluation.search_words
+        x, z = prepare_spaces(src, tgt, config, device)
+        self.x, self.z = x[:cap], z[:cap]
+        self.src_words, self.tgt_words, self.pairs, self.config = src.words[:cap], tgt.words[:cap], pairs, config
         self.points: list[dict[str, Any]] = []
 
     def __call__(self, progress: Progress) -> None:
@@ -27,7 +33,6 @@ class TestMonitor:
                                "objective": p.objective, "test_p1_csls_s2t": None}
         if p.criterion is not None:
             xm, zm = progress.maps.apply(self.x, self.z)
-            report = word_translation_precision(xm, zm, self.src_words, self.tgt_words, self.pairs,
-                                                self.config.evaluation, self.config.retrieval, "test dictionary")
-            row["test_p1_csls_s2t"] = report.metrics["p1_csls_s2t"]
+            row["test_p1_csls_s2t"] = csls_p1(xm, zm, self.src_words, self.tgt_words, self.pairs,
+                                              self.config.retrieval, "test dictionary")
         self.points.append(row)

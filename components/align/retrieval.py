@@ -303,18 +303,27 @@ def translate(
     retrieval: Retrieval,
     config: RetrievalConfig,
     rows: torch.Tensor | None = None,
+    penalties: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Best `k` translations among `keys` of the query words `rows` (all when None).
 
     query_space: (n, d) whole mapped query vocabulary (CSLS penalties of the keys are measured
     against all of it, not only against `rows`); keys: (m, d); rows: (q,) long indices.
+    penalties: CSLS penalties (r_query_space (n,), r_keys (m,)) from `csls_penalties`, when
+    the caller reuses them across queries; measured here otherwise.
     Returns scores (q, k') and key indices (q, k').
     """
     query = query_space if rows is None else query_space[rows]
     if retrieval is Retrieval.NN:
         return knn(query, keys, k, use_faiss=config.use_faiss, batch_size=config.batch_size)
-    r_query = mean_knn_similarity(query, keys, config.csls_k, use_faiss=config.use_faiss, batch_size=config.batch_size)
-    r_keys = mean_knn_similarity(
-        keys, query_space, config.csls_k, use_faiss=config.use_faiss, batch_size=config.batch_size
-    )
+    if penalties is None:
+        r_query = mean_knn_similarity(
+            query, keys, config.csls_k, use_faiss=config.use_faiss, batch_size=config.batch_size
+        )
+        r_keys = mean_knn_similarity(
+            keys, query_space, config.csls_k, use_faiss=config.use_faiss, batch_size=config.batch_size
+        )
+    else:
+        r_query = penalties[0] if rows is None else penalties[0][rows]
+        r_keys = penalties[1]
     return csls_knn(query, keys, k, r_query=r_query, r_keys=r_keys, batch_size=config.batch_size)

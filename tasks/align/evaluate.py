@@ -32,7 +32,7 @@ def evaluate_alignment(run: ArtifactRef, dictionary: ArtifactRef, config: AlignC
     out = {**report.as_dict(), "criterion": run.meta["criterion"], "seconds": run.meta["seconds"]}
     if dev:
         out["dev_p1_csls_s2t"] = csls_p1(x, z, *words, load_part(st.path(dictionary), "seed"), config.retrieval,
-                                         "seed dictionary")
+                                         "seed dictionary", config.evaluation.search_words)
     return out
 
 

@@ -72,3 +72,21 @@ def test_copy_translates_each_word_by_itself():
     assert report.metrics["p1_csls_s2t"] == pytest.approx(1 / 3)
     assert report.metrics["p2_nn_s2t"] == report.metrics["p1_nn_s2t"]
     assert report.without_identical["p1_csls_s2t"] == 0.0
+
+
+def test_search_words_cap_equals_evaluating_the_truncated_spaces():
+    torch.manual_seed(1)
+    src = torch.nn.functional.normalize(torch.randn(40, 5), dim=1)
+    tgt = torch.nn.functional.normalize(src + 0.3 * torch.randn(40, 5), dim=1)
+    sw, tw = [f"s{i}" for i in range(40)], [f"t{i}" for i in range(40)]
+    pairs = [(f"s{i}", f"t{i}") for i in range(0, 40, 2)]
+    capped = EvaluationConfig(ks=(1, 5), frequency_buckets=(5,), search_words=25)
+    retrieval = RetrievalConfig(csls_k=3)
+    report = word_translation_precision(src, tgt, sw, tw, pairs, capped, retrieval)
+    alone = word_translation_precision(src[:25], tgt[:25], sw[:25], tw[:25], pairs,
+                                       capped.model_copy(update={"search_words": 40}), retrieval)
+    assert report.metrics == alone.metrics
+    assert report.counts["pairs_in_vocab"] == 13 and report.counts["pairs_given"] == 20
+    assert csls_p1(src, tgt, sw, tw, pairs, retrieval, search_words=25) == report.metrics["p1_csls_s2t"]
+    copy = evaluate_copy([("s1", "s1"), ("s30", "s30")], sw + ["s1"], sw, capped)
+    assert copy.counts["pairs_in_vocab"] == 1

@@ -51,6 +51,10 @@ def test_translate_subset_of_rows_matches_full_vocabulary():
         sub_s, sub_i = translate(src, tgt, 4, method, config, rows=rows)
         torch.testing.assert_close(sub_s, full_s[rows])
         assert (sub_i == full_i[rows]).all()
+        reused_s, reused_i = translate(src, tgt, 4, method, config, rows=rows,
+                                       penalties=csls_penalties(src, tgt, config))
+        torch.testing.assert_close(reused_s, sub_s)
+        assert (reused_i == sub_i).all()
 
 
 def test_k_is_clamped_to_number_of_keys():
