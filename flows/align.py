@@ -94,13 +94,21 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     pair = f"{src_vectors.meta['lang']}-{tgt_vectors.meta['lang']}"
     criterion = criterion_of(config.align.criterion)
     plan = [(m, s) for m in config.methods for s in config.seeds]
-    runs = [align_run.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary, config.align, m, s,
-                                                  config.device) for m, s in plan]
+    # At most `parallel_runs` alignments at a time: each new one waits for the one that many places
+    # before it, so the runs form that many lanes (memory grows with the runs in flight).
+    lanes: list[Any] = []
+
+    def laned(task: Any, *args: Any) -> Any:
+        wait = lanes[-config.parallel_runs:][:1] if len(lanes) >= config.parallel_runs else []
+        lanes.append(task.with_options(**opts).submit(*args, wait_for=wait))
+        return lanes[-1]
+
+    runs = [laned(align_run, src_vectors, tgt_vectors, dictionary, config.align, m, s, config.device)
+            for m, s in plan]
     refs = {}
     if config.references:
-        refs = {which: align_reference.with_options(**opts).submit(src_vectors, tgt_vectors, dictionary,
-                                                                     config.align, which, config.device)
-                for which in REFERENCES}
+        refs = {which: laned(align_reference, src_vectors, tgt_vectors, dictionary, config.align, which,
+                             config.device) for which in REFERENCES}
     finished = [f.result() for f in runs]
     run_refs = [r for r in finished if r is not None]  # None: could not start on this pair
     skipped = [f"{m.value} seed {s}" for (m, s), r in zip(plan, finished) if r is None]

@@ -246,5 +246,8 @@ class AlignStageConfig(_Frozen):
     # spellings seed the map); on pairs without one its runs are skipped and VECMAP remains.
     methods: tuple[InitMethod, ...] = (InitMethod.VECMAP, InitMethod.IDENTICAL)
     seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed), in parallel
+    # Alignments (runs and reference rows) in flight at once: each holds both spaces and its
+    # similarity blocks (about 1.5 GB at 200k words a side), so this bounds the stage's memory.
+    parallel_runs: int = Field(4, ge=1)
     references: bool = True                                   # supervised / identical / copy rows
     device: DeviceRequest = "auto"

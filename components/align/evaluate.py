@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 
@@ -17,6 +18,7 @@ from components.align.retrieval import csls_penalties, translate
 from components.errors import InputError
 
 Pairs = Sequence[tuple[str, str]]
+T = TypeVar("T", torch.Tensor, Sequence[str])
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ def precision_at_k(
     return precision, rows.cpu(), hits[:, 0]
 
 
+def most_frequent(n: int | None, *columns: T) -> tuple[T, ...]:
+    """The first `n` rows (the most frequent words) of each of `columns` (all when None)."""
+    return tuple(c[:n] for c in columns) if n is not None else columns
+
+
 def csls_p1(
     src_mapped: torch.Tensor,
     tgt_mapped: torch.Tensor,
@@ -97,14 +104,17 @@ def csls_p1(
     retrieval: RetrievalConfig,
     source: object = "dictionary",
     search_words: int | None = None,
+    penalties: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> float:
     """CSLS P@1 source to target on `pairs` only (the dev check of the selection criterion),
-    among the `search_words` most frequent words of each side (all when None)."""
-    if search_words is not None:
-        src_mapped, tgt_mapped = src_mapped[:search_words], tgt_mapped[:search_words]
-        src_words, tgt_words = src_words[:search_words], tgt_words[:search_words]
+    among the `search_words` most frequent words of each side (all when None).
+
+    penalties: the CSLS penalties of those words when already measured (`csls_penalties`).
+    """
+    src_mapped, tgt_mapped, src_words, tgt_words = most_frequent(search_words, src_mapped, tgt_mapped,
+                                                                 src_words, tgt_words)
     gold = gold_translations(pairs, src_words, tgt_words, source)
-    precision, _, _ = precision_at_k(src_mapped, tgt_mapped, gold, (1,), Retrieval.CSLS, retrieval)
+    precision, _, _ = precision_at_k(src_mapped, tgt_mapped, gold, (1,), Retrieval.CSLS, retrieval, penalties)
     return precision[1]
 
 
@@ -156,21 +166,24 @@ def word_translation_precision(
     evaluation: EvaluationConfig,
     retrieval: RetrievalConfig,
     source: object = "dictionary",
+    penalties: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> EvaluationReport:
     """Evaluate aligned spaces on a test dictionary.
 
     src_mapped: (n_src, d), tgt_mapped: (n_tgt, d), unit length, rows in the order of
     src_words / tgt_words (most frequent first, which defines the frequency buckets).
     pairs: (source word, target word); a word may have several gold translations.
-    Only the `evaluation.search_words` most frequent words of each side take part.
+    Only the `evaluation.search_words` most frequent words of each side take part; `penalties`
+    are their CSLS penalties when already measured.
     Raises InputError naming `source` when no pair is in both vocabularies.
     """
     if src_mapped.shape[1] != tgt_mapped.shape[1]:
         raise InputError(source, f"spaces differ in dimension: {src_mapped.shape[1]} vs {tgt_mapped.shape[1]}")
-    cap = evaluation.search_words
-    src_mapped, tgt_mapped, src_words, tgt_words = src_mapped[:cap], tgt_mapped[:cap], src_words[:cap], tgt_words[:cap]
+    src_mapped, tgt_mapped, src_words, tgt_words = most_frequent(evaluation.search_words, src_mapped, tgt_mapped,
+                                                                 src_words, tgt_words)
     # The penalties depend on the spaces only: measured once for both directions and both pair sets.
-    penalties = csls_penalties(src_mapped, tgt_mapped, retrieval)
+    if penalties is None:
+        penalties = csls_penalties(src_mapped, tgt_mapped, retrieval)
     metrics, buckets, counts = _metrics(
         src_mapped, tgt_mapped, src_words, tgt_words, pairs, evaluation, retrieval, source, penalties
     )
@@ -213,7 +226,7 @@ def evaluate_copy(
 ) -> EvaluationReport:
     """Reference row 'copy': every query word is translated by itself, on the same queries as
     `word_translation_precision` (pairs with both words among its `search_words`)."""
-    src_words, tgt_words = src_words[: evaluation.search_words], tgt_words[: evaluation.search_words]
+    src_words, tgt_words = most_frequent(evaluation.search_words, src_words, tgt_words)
     metrics = _copy_metrics(pairs, src_words, tgt_words, evaluation.ks, source)
     s_vocab, t_vocab = set(src_words), set(tgt_words)
     in_vocab = [(s, t) for s, t in pairs if s in s_vocab and t in t_vocab]

@@ -29,13 +29,14 @@ def induce_lexicon(
     k: int = 1,
     max_words: int | None = None,
 ) -> list[LexiconEntry]:
-    """Best `k` translations of the `max_words` most frequent source words (all when None).
+    """Best `k` translations of the `max_words` most frequent source words among the `max_words`
+    most frequent target words (all when None; CSLS penalties are measured among them too).
 
     src_mapped: (n_src, d), tgt_mapped: (n_tgt, d), unit length, in word-list order.
     """
-    n = src_mapped.shape[0] if max_words is None else min(max_words, src_mapped.shape[0])
-    rows = torch.arange(n, device=src_mapped.device)
-    scores, top = translate(src_mapped, tgt_mapped, k, retrieval, config, rows=rows)
+    src_mapped, tgt_mapped = src_mapped[:max_words], tgt_mapped[:max_words]
+    n = src_mapped.shape[0]
+    scores, top = translate(src_mapped, tgt_mapped, k, retrieval, config)
     scores, top = scores.cpu().tolist(), top.cpu().tolist()
     return [
         LexiconEntry(src_words[i], tgt_words[t], s, r + 1)

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 from components.align.config import AlignConfig
-from components.align.evaluate import csls_p1
+from components.align.evaluate import csls_p1, most_frequent
 from components.align.pipeline import prepare_spaces
 from components.align.state import Progress
 from components.embeddings import Embeddings
@@ -21,10 +21,10 @@ class TestMonitor:
 
     def __init__(self, src: Embeddings, tgt: Embeddings, pairs: list[tuple[str, str]], config: AlignConfig,
                  device: torch.device) -> None:
-        cap = config.evaluation.search_words
-        x, z = prepare_spaces(src, tgt, config, device)
-        self.x, self.z = x[:cap], z[:cap]
-        self.src_words, self.tgt_words, self.pairs, self.config = src.words[:cap], tgt.words[:cap], pairs, config
+        # Cut before mapping, so that each point maps search_words rows, not the whole vocabulary.
+        self.x, self.z, self.src_words, self.tgt_words = most_frequent(
+            config.evaluation.search_words, *prepare_spaces(src, tgt, config, device), src.words, tgt.words)
+        self.pairs, self.config = pairs, config
         self.points: list[dict[str, Any]] = []
 
     def __call__(self, progress: Progress) -> None:

@@ -8,7 +8,8 @@ from prefect import task
 
 from components.align.catalog import AlignmentRun
 from components.align.config import AlignConfig
-from components.align.evaluate import csls_p1, evaluate_copy, word_translation_precision
+from components.align.evaluate import csls_p1, evaluate_copy, most_frequent, word_translation_precision
+from components.align.retrieval import csls_penalties
 from components.dictionary import load_part
 from components.embeddings import load_vocabulary
 from components.store import ArtifactRef
@@ -25,14 +26,15 @@ def evaluate_alignment(run: ArtifactRef, dictionary: ArtifactRef, config: AlignC
     reporting only, nothing is selected on either."""
     st = store()
     mapped = AlignmentRun.load(st.path(run))
-    x, z = torch.from_numpy(mapped.src.vectors), torch.from_numpy(mapped.tgt.vectors)
-    words = mapped.src.words, mapped.tgt.words
+    x, z, *words = most_frequent(config.evaluation.search_words, torch.from_numpy(mapped.src.vectors),
+                                 torch.from_numpy(mapped.tgt.vectors), mapped.src.words, mapped.tgt.words)
+    penalties = csls_penalties(x, z, config.retrieval)  # shared by the test and the seed part
     report = word_translation_precision(x, z, *words, load_part(st.path(dictionary), "test"), config.evaluation,
-                                        config.retrieval, "test dictionary")
+                                        config.retrieval, "test dictionary", penalties)
     out = {**report.as_dict(), "criterion": run.meta["criterion"], "seconds": run.meta["seconds"]}
     if dev:
         out["dev_p1_csls_s2t"] = csls_p1(x, z, *words, load_part(st.path(dictionary), "seed"), config.retrieval,
-                                         "seed dictionary", config.evaluation.search_words)
+                                         "seed dictionary", penalties=penalties)
     return out
 
 

@@ -14,10 +14,12 @@ from tasks.store import store
 
 @task(name="export-alignment", cache_policy=STAGE_CACHE)
 def export_alignment(run: ArtifactRef, config: AlignConfig, src_lang: str, tgt_lang: str) -> ArtifactRef:
-    """The selected map as aligned `.vec` files and a CSLS lexicon (`source target score rank`)."""
+    """The selected map as aligned `.vec` files (every word) and a CSLS lexicon (`source target score
+    rank`) among the words the evaluation searches."""
     mapped = AlignmentRun.load(store().path(run))
     lexicon = induce_lexicon(torch.from_numpy(mapped.src.vectors), torch.from_numpy(mapped.tgt.vectors),
-                             mapped.src.words, mapped.tgt.words, Retrieval.CSLS, config.retrieval, k=1)
+                             mapped.src.words, mapped.tgt.words, Retrieval.CSLS, config.retrieval, k=1,
+                             max_words=config.evaluation.search_words)
     meta = {**run.meta, "src_lang": src_lang, "tgt_lang": tgt_lang, "lexicon_entries": len(lexicon)}
     with store().writer("aligned-vectors", f"aligned-{src_lang}-{tgt_lang}", meta, directory=True) as out:
         AlignedExport(src_lang, tgt_lang, mapped.src, mapped.tgt, lexicon).save(out.path)

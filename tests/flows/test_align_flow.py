@@ -1,5 +1,7 @@
 """The mapping stage end to end on a small planted pair: sweep, selection, export, report rows."""
 import numpy as np
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter
 
 from components.align.config import AlignConfig, InitMethod
 from components.dictionary import write_pairs
@@ -64,13 +66,20 @@ def test_align_flow_selects_by_criterion_and_exports(data_dir):
     assert (data_dir / "reports" / "alignment-xa-xb.png").stat().st_size > 0
 
 
-def test_pair_without_shared_spellings_skips_the_orthographic_runs(data_dir):
+def test_pair_without_shared_spellings_skips_the_orthographic_runs_with_two_runs_at_a_time(data_dir):
     src, tgt, dictionary = _store_inputs(ArtifactStore(data_dir / "store"), n_identical=0)
     config = AlignStageConfig(align=AlignConfig(vecmap={"stochastic_interval": 10}, refine={"n_refinement": 1}),
-                              methods=(InitMethod.VECMAP, InitMethod.IDENTICAL), seeds=(0,))
-    result = align_embeddings(src, tgt, dictionary, config)
-    assert [r.name for r in result.rows if r.kind is RowKind.UNSUPERVISED] == ["vecmap seed 0"]
+                              methods=(InitMethod.VECMAP, InitMethod.IDENTICAL), seeds=(0, 1), parallel_runs=2)
+    state = align_embeddings(src, tgt, dictionary, config, return_state=True)
+    result = state.result()
+    assert [r.name for r in result.rows if r.kind is RowKind.UNSUPERVISED] == ["vecmap seed 0", "vecmap seed 1"]
     assert result.row("identical_strings") is None and result.row("procrustes_seed") is not None
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [state.state_details.flow_run_id]}))
+    spans = [(r.start_time, r.end_time) for r in runs if r.task_key.startswith(("align_run", "align_reference"))]
+    assert len(spans) == 7  # 4 runs and 3 references
+    in_flight = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+    assert in_flight == 2
 
 
 def test_spearman_matches_known_values():

@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from components.align.config import EvaluationConfig, RetrievalConfig
-from components.align.evaluate import csls_p1, evaluate_copy, word_translation_precision, gold_translations
+from components.align.evaluate import (csls_p1, evaluate_copy, gold_translations, most_frequent,
+                                       word_translation_precision)
+from components.align.retrieval import csls_penalties
 from components.errors import InputError
 
 EVAL = EvaluationConfig(ks=(1, 2), frequency_buckets=(2,))
@@ -88,5 +90,11 @@ def test_search_words_cap_equals_evaluating_the_truncated_spaces():
     assert report.metrics == alone.metrics
     assert report.counts["pairs_in_vocab"] == 13 and report.counts["pairs_given"] == 20
     assert csls_p1(src, tgt, sw, tw, pairs, retrieval, search_words=25) == report.metrics["p1_csls_s2t"]
+    # Penalties measured once on the cut spaces give the same figures when handed in.
+    x, z, sw25, tw25 = most_frequent(25, src, tgt, sw, tw)
+    penalties = csls_penalties(x, z, retrieval)
+    assert word_translation_precision(x, z, sw25, tw25, pairs, capped, retrieval, penalties=penalties).metrics \
+        == report.metrics
+    assert csls_p1(x, z, sw25, tw25, pairs, retrieval, penalties=penalties) == report.metrics["p1_csls_s2t"]
     copy = evaluate_copy([("s1", "s1"), ("s30", "s30")], sw + ["s1"], sw, capped)
     assert copy.counts["pairs_in_vocab"] == 1

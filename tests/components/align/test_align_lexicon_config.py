@@ -41,6 +41,7 @@ def test_lexicon_roundtrip(tmp_path):
     entries = induce_lexicon(src, src, list("abcde"), list("ABCDE"), Retrieval.NN, RetrievalConfig(), k=2, max_words=3)
     assert [(e.source, e.target, e.rank) for e in entries[:2]] == [("a", "A", 1), ("a", entries[1].target, 2)]
     assert len(entries) == 6 and entries[0].score == pytest.approx(1.0)
+    assert {e.target for e in entries} <= set("ABC")  # candidates are cut to max_words too
     path = tmp_path / "lexicon.tsv"
     write_lexicon(entries, path)
     lines = path.read_text(encoding="utf-8").splitlines()
