@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.futures import PrefectFuture, as_completed
 from pydantic import BaseModel
 
 from components.align.config import AlignStageConfig, InitMethod
@@ -93,22 +94,23 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
     opts = {"refresh_cache": refresh}
     pair = f"{src_vectors.meta['lang']}-{tgt_vectors.meta['lang']}"
     criterion = criterion_of(config.align.criterion)
-    plan = [(m, s) for m in config.methods for s in config.seeds]
-    # At most `parallel_runs` alignments at a time: each new one waits for the one that many places
-    # before it, so the runs form that many lanes (memory grows with the runs in flight).
-    lanes: list[Any] = []
+    plan = config.plan()
+    # At most `parallel_runs` alignments in flight (memory grows with them): the next one is
+    # submitted when any running one finishes.
+    in_flight: list[PrefectFuture] = []
 
-    def laned(task: Any, *args: Any) -> Any:
-        wait = lanes[-config.parallel_runs:][:1] if len(lanes) >= config.parallel_runs else []
-        lanes.append(task.with_options(**opts).submit(*args, wait_for=wait))
-        return lanes[-1]
+    def bounded(task: Any, *args: Any) -> PrefectFuture:
+        if len(in_flight) >= config.parallel_runs:
+            in_flight.remove(next(as_completed(in_flight)))
+        in_flight.append(task.with_options(**opts).submit(*args))
+        return in_flight[-1]
 
-    runs = [laned(align_run, src_vectors, tgt_vectors, dictionary, config.align, m, s, config.device)
+    runs = [bounded(align_run, src_vectors, tgt_vectors, dictionary, config.align, m, s, config.device)
             for m, s in plan]
     refs = {}
     if config.references:
-        refs = {which: laned(align_reference, src_vectors, tgt_vectors, dictionary, config.align, which,
-                             config.device) for which in REFERENCES}
+        refs = {which: bounded(align_reference, src_vectors, tgt_vectors, dictionary, config.align, which,
+                               config.device) for which in REFERENCES}
     finished = [f.result() for f in runs]
     run_refs = [r for r in finished if r is not None]  # None: could not start on this pair
     skipped = [f"{m.value} seed {s}" for (m, s), r in zip(plan, finished) if r is None]

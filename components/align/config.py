@@ -226,6 +226,10 @@ class AlignConfig(_Frozen):
     # to this many principal components (None = full; Hoshen & Wolf 2018 use 50); its dictionary
     # then seeds an orthogonal map of the full spaces, which refinement takes from there.
     init_dim: int | None = Field(None, ge=2)
+    # A seed dictionary (identical spellings, Gromov–Wasserstein matches) goes through VecMap's
+    # self-learning before refinement (VecMap --init_identical); False fits Procrustes on it and
+    # hands that to refinement (MUSE's route), which makes IDENTICAL deterministic.
+    seeded_self_learning: bool = True
     retrieval: RetrievalConfig = RetrievalConfig()
     adversarial: AdversarialConfig = AdversarialConfig()
     vecmap: VecMapConfig = VecMapConfig()
@@ -249,5 +253,10 @@ class AlignStageConfig(_Frozen):
     # Alignments (runs and reference rows) in flight at once: each holds both spaces and its
     # similarity blocks (about 1.5 GB at 200k words a side), so this bounds the stage's memory.
     parallel_runs: int = Field(4, ge=1)
+
+    def plan(self) -> list[tuple[InitMethod, int]]:
+        """The (method, seed) runs of the sweep: a method that no seed changes runs once (first seed)."""
+        deterministic = {InitMethod.IDENTICAL} if not self.align.seeded_self_learning else set()
+        return [(m, s) for m in self.methods for s in (self.seeds[:1] if m in deterministic else self.seeds)]
     references: bool = True                                   # supervised / identical / copy rows
     device: DeviceRequest = "auto"

@@ -154,10 +154,14 @@ def align(
         elif config.method is InitMethod.GROMOV:
             coupling, _ = gromov_coupling(xi, zi, config.gromov, seed=seed)
             init = coupling_dictionary(coupling, device)
-        maps, history = vecmap_self_learning(
-            xi, zi, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed,
-            None if reduce else progress_callback, init_dictionary=init,
-        )
+        if init is not None and not config.seeded_self_learning:  # the seed dictionary goes to refinement
+            maps = LinearMaps(*fit_mapping(xi, zi, *init, MappingSolver.ORTHOGONAL, config.whiten_reweight))
+            history = [HistoryPoint(Stage.SEED, 0, None, float(init[0].numel()))]
+        else:
+            maps, history = vecmap_self_learning(
+                xi, zi, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed,
+                None if reduce else progress_callback, init_dictionary=init,
+            )
     if reduce:  # the reduced map's dictionary seeds the full spaces' map
         src_idx, tgt_idx = induce_dictionary(*maps.apply(xi, zi), config.refine.retrieval, config.refine.direction,
                                              config.refine.max_rank, config.retrieval)

@@ -105,3 +105,24 @@ def test_initialisation_in_a_reduced_space_seeds_the_full_map(planted, cpu):
     assert result.w.shape == (32, 32)  # the exported map is of the full spaces
     assert Stage.SEED in [p.stage for p in result.history]
     assert evaluate_result(result, planted.pairs, config, cpu).metrics["p1_csls_s2t"] > 0.9
+
+
+def test_seed_dictionary_without_self_learning_is_procrustes_then_refinement(planted, cpu):
+    config = FAST.model_copy(update={"method": InitMethod.IDENTICAL, "seeded_self_learning": False})
+    run = align(planted.src, planted.tgt, config, cpu, seed=5)
+    assert [p.stage for p in run.history] == [Stage.SEED] + [Stage.REFINE] * 3
+    # The same as the identical-strings reference row: nothing in it depends on the seed.
+    reference = align_identical_strings(planted.src, planted.tgt, FAST, cpu)
+    np.testing.assert_allclose(run.w, reference.w, atol=1e-5)
+    assert evaluate_result(run, planted.pairs, config, cpu).metrics["p1_csls_s2t"] > 0.9
+
+
+def test_the_sweep_runs_a_seed_free_method_once():
+    from components.align.config import AlignStageConfig
+
+    methods = (InitMethod.VECMAP, InitMethod.IDENTICAL)
+    learning = AlignStageConfig(methods=methods, seeds=(0, 1))
+    assert learning.plan() == [(InitMethod.VECMAP, 0), (InitMethod.VECMAP, 1),
+                               (InitMethod.IDENTICAL, 0), (InitMethod.IDENTICAL, 1)]
+    direct = AlignStageConfig(methods=methods, seeds=(3, 1), align=AlignConfig(seeded_self_learning=False))
+    assert direct.plan() == [(InitMethod.VECMAP, 3), (InitMethod.VECMAP, 1), (InitMethod.IDENTICAL, 3)]
