@@ -249,14 +249,14 @@ class AlignStageConfig(_Frozen):
     # Initialisations tried. IDENTICAL uses no dictionary but assumes a shared script (identical
     # spellings seed the map); on pairs without one its runs are skipped and VECMAP remains.
     methods: tuple[InitMethod, ...] = (InitMethod.VECMAP, InitMethod.IDENTICAL)
-    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed), in parallel
+    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)  # one run per (method, seed); see plan()
     # Alignments (runs and reference rows) in flight at once: each holds both spaces and its
     # similarity blocks (about 1.5 GB at 200k words a side), so this bounds the stage's memory.
     parallel_runs: int = Field(4, ge=1)
+    references: bool = True                                   # supervised / identical / copy rows
+    device: DeviceRequest = "auto"
 
     def plan(self) -> list[tuple[InitMethod, int]]:
         """The (method, seed) runs of the sweep: a method that no seed changes runs once (first seed)."""
         deterministic = {InitMethod.IDENTICAL} if not self.align.seeded_self_learning else set()
         return [(m, s) for m in self.methods for s in (self.seeds[:1] if m in deterministic else self.seeds)]
-    references: bool = True                                   # supervised / identical / copy rows
-    device: DeviceRequest = "auto"
