@@ -6,6 +6,7 @@ each epoch the unsupervised criterion is measured and the best map is kept.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -16,23 +17,46 @@ from components.align.criterion import selection_criterion
 from components.align.state import HistoryPoint, LinearMaps, Progress, ProgressCallback, Stage
 
 
+class SeededDropout(nn.Module):
+    """Dropout whose masks come from `generator` rather than torch's default one, which parallel
+    runs in other threads also draw from."""
+
+    def __init__(self, p: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1 - self.p)
+
+
 class Discriminator(nn.Module):
     """MLP scoring whether a (batch, d) embedding came from the mapped source (1) or the target (0).
 
     Input dropout, `layers` hidden layers with LeakyReLU, sigmoid output of shape (batch,).
+    Initial weights (PyTorch's default scheme) and dropout masks are drawn from `generator`.
     """
 
-    def __init__(self, dim: int, config: AdversarialConfig) -> None:
+    def __init__(self, dim: int, config: AdversarialConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        modules: list[nn.Module] = [nn.Dropout(config.dis_input_dropout)]
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        init = torch.Generator().manual_seed(generator.initial_seed())  # weights start on the CPU
+        modules: list[nn.Module] = [SeededDropout(config.dis_input_dropout, generator)]
         width = dim
         for _ in range(config.dis_layers):
             modules += [nn.Linear(width, config.dis_hid_dim), nn.LeakyReLU(config.dis_leaky_slope)]
             if config.dis_dropout > 0:
-                modules.append(nn.Dropout(config.dis_dropout))
+                modules.append(SeededDropout(config.dis_dropout, generator))
             width = config.dis_hid_dim
         modules += [nn.Linear(width, 1), nn.Sigmoid()]
         self.layers = nn.Sequential(*modules)
+        for layer in self.layers:
+            if isinstance(layer, nn.Linear):  # nn.Linear.reset_parameters, from `generator`
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=init)
+                bound = 1 / math.sqrt(layer.in_features)
+                nn.init.uniform_(layer.bias, -bound, bound, generator=init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x).view(-1)
@@ -64,12 +88,13 @@ def clamp_most_frequent(most_frequent: int, vocab_size: int, side: str) -> int:
 
 
 def _discrimination_batch(
-    x: torch.Tensor, z: torch.Tensor, w: torch.Tensor, n_src: int, n_tgt: int, config: AdversarialConfig
+    x: torch.Tensor, z: torch.Tensor, w: torch.Tensor, n_src: int, n_tgt: int, config: AdversarialConfig,
+    generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mapped source and target rows (2 * batch, d), with smoothed labels (2 * batch,): source first."""
     bs = config.batch_size
-    src_ids = torch.randint(n_src, (bs,), device=x.device)
-    tgt_ids = torch.randint(n_tgt, (bs,), device=x.device)
+    src_ids = torch.randint(n_src, (bs,), device=x.device, generator=generator)
+    tgt_ids = torch.randint(n_tgt, (bs,), device=x.device, generator=generator)
     inputs = torch.cat([x[src_ids] @ w, z[tgt_ids]])
     labels = torch.full((2 * bs,), config.dis_smooth, device=x.device)
     labels[:bs] = 1 - config.dis_smooth
@@ -85,11 +110,12 @@ def discriminator_step(
     n_src: int,
     n_tgt: int,
     config: AdversarialConfig,
+    generator: torch.Generator,
 ) -> float:
     """One discriminator update on a fresh batch; the map is held fixed. Returns the BCE loss."""
     discriminator.train()
     with torch.no_grad():
-        inputs, labels = _discrimination_batch(x, z, w, n_src, n_tgt, config)
+        inputs, labels = _discrimination_batch(x, z, w, n_src, n_tgt, config, generator)
     loss = nn.functional.binary_cross_entropy(discriminator(inputs), labels)
     optimizer.zero_grad()
     loss.backward()
@@ -110,13 +136,14 @@ def mapping_step(
     n_src: int,
     n_tgt: int,
     config: AdversarialConfig,
+    generator: torch.Generator,
 ) -> float:
     """One map update that fools the discriminator (flipped labels), then orthogonalisation.
 
     w: (d, d) the map parameter, updated in place. Returns the adversarial loss.
     """
     discriminator.eval()
-    inputs, labels = _discrimination_batch(x, z, w, n_src, n_tgt, config)
+    inputs, labels = _discrimination_batch(x, z, w, n_src, n_tgt, config, generator)
     loss = config.dis_lambda * nn.functional.binary_cross_entropy(discriminator(inputs), 1 - labels)
     if not torch.isfinite(loss):
         raise FloatingPointError(f"adversarial map loss is {float(loss)}")
@@ -148,46 +175,44 @@ def adversarial_training(
     dim = x.shape[1]
     n_src = clamp_most_frequent(config.dis_most_frequent, x.shape[0], "source")
     n_tgt = clamp_most_frequent(config.dis_most_frequent, z.shape[0], "target")
-    devices = [x.device] if x.device.type == "cuda" else []
-    # Parameter init, dropout and sampling use torch's default generator: fork it so the
-    # seed governs this run without leaking state to the caller.
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        if init is not None:
-            w0 = init.detach().clone().to(device=x.device, dtype=x.dtype)
-        elif config.map_id_init:
-            w0 = torch.eye(dim, device=x.device, dtype=x.dtype)
-        else:
-            w0 = nn.init.orthogonal_(torch.empty(dim, dim, device=x.device, dtype=x.dtype))
-        w = nn.Parameter(w0)
-        discriminator = Discriminator(dim, config).to(x.device)
-        map_opt = torch.optim.SGD([w], lr=config.map_lr)
-        dis_opt = torch.optim.SGD(discriminator.parameters(), lr=config.dis_lr)
-        eye = torch.eye(dim, device=z.device, dtype=z.dtype)
-        history: list[HistoryPoint] = []
-        best_w, best_value = w.detach().clone(), float("-inf")
-        shrink_armed = False
-        steps = max(1, config.epoch_size // config.batch_size)
-        for epoch in range(config.n_epochs):
-            dis_losses = []
-            for _ in range(steps):
-                for _ in range(config.dis_steps):
-                    dis_losses.append(discriminator_step(discriminator, dis_opt, x, z, w, n_src, n_tgt, config))
-                if config.dis_lambda > 0:
-                    mapping_step(discriminator, map_opt, x, z, w, n_src, n_tgt, config)
-            with torch.no_grad():
-                value = selection_criterion(*LinearMaps(w, eye).apply(x, z), criterion, retrieval)
-            point = HistoryPoint(Stage.ADVERSARIAL, epoch, value, sum(dis_losses) / len(dis_losses))
-            history.append(point)
-            if progress_callback is not None:
-                progress_callback(Progress(point, LinearMaps(w.detach().clone(), eye)))
-            if value > best_value:
-                best_w, best_value = w.detach().clone(), value
-            # MUSE's schedule: decay every epoch; shrink when the criterion drops a second time.
-            for group in map_opt.param_groups:
-                group["lr"] = max(config.min_lr, group["lr"] * config.lr_decay)
-                if value < best_value:
-                    if shrink_armed:
-                        group["lr"] *= config.lr_shrink
-                    shrink_armed = True
+    # Every draw (initial weights, dropout, batches) comes from this run's own generator: runs of a
+    # sweep train in parallel threads, and torch's default generator is shared between them.
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    if init is not None:
+        w0 = init.detach().clone().to(device=x.device, dtype=x.dtype)
+    elif config.map_id_init:
+        w0 = torch.eye(dim, device=x.device, dtype=x.dtype)
+    else:
+        w0 = nn.init.orthogonal_(torch.empty(dim, dim, dtype=x.dtype), generator=torch.Generator().manual_seed(seed))
+    w = nn.Parameter(w0.to(x.device))
+    discriminator = Discriminator(dim, config, generator).to(x.device)
+    map_opt = torch.optim.SGD([w], lr=config.map_lr)
+    dis_opt = torch.optim.SGD(discriminator.parameters(), lr=config.dis_lr)
+    eye = torch.eye(dim, device=z.device, dtype=z.dtype)
+    history: list[HistoryPoint] = []
+    best_w, best_value = w.detach().clone(), float("-inf")
+    shrink_armed = False
+    steps = max(1, config.epoch_size // config.batch_size)
+    for epoch in range(config.n_epochs):
+        dis_losses = []
+        for _ in range(steps):
+            for _ in range(config.dis_steps):
+                dis_losses.append(discriminator_step(discriminator, dis_opt, x, z, w, n_src, n_tgt, config, generator))
+            if config.dis_lambda > 0:
+                mapping_step(discriminator, map_opt, x, z, w, n_src, n_tgt, config, generator)
+        with torch.no_grad():
+            value = selection_criterion(*LinearMaps(w, eye).apply(x, z), criterion, retrieval)
+        point = HistoryPoint(Stage.ADVERSARIAL, epoch, value, sum(dis_losses) / len(dis_losses))
+        history.append(point)
+        if progress_callback is not None:
+            progress_callback(Progress(point, LinearMaps(w.detach().clone(), eye)))
+        if value > best_value:
+            best_w, best_value = w.detach().clone(), value
+        # MUSE's schedule: decay every epoch; shrink when the criterion drops a second time.
+        for group in map_opt.param_groups:
+            group["lr"] = max(config.min_lr, group["lr"] * config.lr_decay)
+            if value < best_value:
+                if shrink_armed:
+                    group["lr"] *= config.lr_shrink
+                shrink_armed = True
     return LinearMaps(best_w, eye), history

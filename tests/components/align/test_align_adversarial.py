@@ -5,6 +5,7 @@ import torch
 
 from components.align.adversarial import (
     Discriminator,
+    SeededDropout,
     adversarial_training,
     clamp_most_frequent,
     orthogonalize,
@@ -41,7 +42,10 @@ def test_discriminator_shapes():
     assert ((out > 0) & (out < 1)).all()
     linear = [m for m in dis.modules() if isinstance(m, torch.nn.Linear)]
     assert len(linear) == config.dis_layers + 1
-    assert isinstance(dis.layers[0], torch.nn.Dropout) and dis.layers[0].p == config.dis_input_dropout
+    assert isinstance(dis.layers[0], SeededDropout) and dis.layers[0].p == config.dis_input_dropout
+    dis.eval()
+    x = torch.randn(7, 12)
+    torch.testing.assert_close(dis(x), dis(x))  # no dropout outside training
 
 
 def test_most_frequent_is_clamped_with_a_warning():
@@ -68,3 +72,24 @@ def test_adversarial_training_runs_deterministically_and_keeps_best_epoch():
     torch.testing.assert_close(maps.w_tgt, torch.eye(16))
     # The map stays near-orthogonal throughout training.
     torch.testing.assert_close(maps.w_src @ maps.w_src.T, torch.eye(16), atol=0.05, rtol=0)
+
+
+def test_runs_in_parallel_threads_give_what_they_give_alone():
+    """A sweep trains its runs in threads; no run may draw from another's random numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    g = torch.Generator().manual_seed(3)
+    x = unit_length(torch.randn(300, 16, generator=g))
+    z = unit_length(torch.randn(300, 16, generator=g))
+    config = AdversarialConfig(dis_hid_dim=32, n_epochs=2, epoch_size=3200, dis_most_frequent=200)
+
+    def run(seed):
+        torch.rand(1)  # whatever else the process draws from the default generator
+        return adversarial_training(x, z, config, CriterionConfig(), RetrievalConfig(), seed=seed)[0].w_src
+
+    alone = [run(seed) for seed in (0, 1, 2)]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(run, (0, 1, 2)))
+    for a, b in zip(alone, together):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.equal(alone[0], alone[1])
