@@ -21,12 +21,11 @@ import torch
 
 from components import presets
 from components.align.adversarial import adversarial_training
-from components.align.config import AdversarialConfig, GromovConfig, MappingSolver, Retrieval
+from components.align.config import AdversarialConfig, GromovConfig, Retrieval
 from components.align.criterion import selection_criterion
 from components.align.evaluate import csls_p1
 from components.align.gromov import coupling_dictionary, gromov_coupling, gromov_loss
-from components.align.pipeline import align_supervised, dictionary_indices, prepare_spaces
-from components.align.procrustes import fit_mapping
+from components.align.pipeline import align_supervised, dictionary_indices, prepare_spaces, seed_map
 from components.align.refine import refine
 from components.align.retrieval import nearest_both_ways
 from components.align.state import LinearMaps
@@ -101,7 +100,7 @@ def main() -> None:
             coupling, loss = gromov_coupling(x, z, gw, start=start)
             s_idx, t_idx = coupling_dictionary(coupling, device)
             agree = float((links.s2t[s_idx] == t_idx).float().mean())
-            maps = LinearMaps(*fit_mapping(x, z, s_idx, t_idx, MappingSolver.ORTHOGONAL, config.whiten_reweight))
+            maps, _ = seed_map(x, z, (s_idx, t_idx), config)
             rows[start_name] = {"gw_loss": loss, "exact_loss": gromov_loss(x, z, coupling, gw),
                                 "dictionary": int(s_idx.numel()), "agrees_with_supervised": round(agree, 3),
                                 "dev_p1": dev_p1(maps), "refined_dev_p1": dev_p1(refined(maps)),

@@ -92,7 +92,7 @@ def precision_at_k(
 
 def most_frequent(n: int | None, *columns: T) -> tuple[T, ...]:
     """The first `n` rows (the most frequent words) of each of `columns` (all when None)."""
-    return tuple(c[:n] for c in columns) if n is not None else columns
+    return tuple(c[:n] for c in columns)
 
 
 def csls_p1(

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from components.align.config import Retrieval, RetrievalConfig
+from components.align.evaluate import most_frequent
 from components.align.retrieval import translate
 
 
@@ -34,7 +35,7 @@ def induce_lexicon(
 
     src_mapped: (n_src, d), tgt_mapped: (n_tgt, d), unit length, in word-list order.
     """
-    src_mapped, tgt_mapped = src_mapped[:max_words], tgt_mapped[:max_words]
+    src_mapped, tgt_mapped = most_frequent(max_words, src_mapped, tgt_mapped)
     n = src_mapped.shape[0]
     scores, top = translate(src_mapped, tgt_mapped, k, retrieval, config)
     scores, top = scores.cpu().tolist(), top.cpu().tolist()

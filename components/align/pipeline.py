@@ -116,6 +116,14 @@ def _result(
     )
 
 
+def seed_map(x: torch.Tensor, z: torch.Tensor, dictionary: tuple[torch.Tensor, torch.Tensor],
+             config: AlignConfig) -> tuple[LinearMaps, HistoryPoint]:
+    """Orthogonal (Procrustes) maps fitted on a seed dictionary (src_idx (p,), tgt_idx (p,)) of
+    x (n_src, d) and z (n_tgt, d), and the history point that records its size."""
+    maps = LinearMaps(*fit_mapping(x, z, *dictionary, MappingSolver.ORTHOGONAL, config.whiten_reweight))
+    return maps, HistoryPoint(Stage.SEED, 0, None, float(dictionary[0].numel()))
+
+
 def align(
     src: Embeddings,
     tgt: Embeddings,
@@ -155,18 +163,18 @@ def align(
             coupling, _ = gromov_coupling(xi, zi, config.gromov, seed=seed)
             init = coupling_dictionary(coupling, device)
         if init is not None and not config.seeded_self_learning:  # the seed dictionary goes to refinement
-            maps = LinearMaps(*fit_mapping(xi, zi, *init, MappingSolver.ORTHOGONAL, config.whiten_reweight))
-            history = [HistoryPoint(Stage.SEED, 0, None, float(init[0].numel()))]
+            maps, point = seed_map(xi, zi, init, config)
+            history = [point]
         else:
             maps, history = vecmap_self_learning(
                 xi, zi, config.vecmap, config.whiten_reweight, config.normalization, config.retrieval, seed,
                 None if reduce else progress_callback, init_dictionary=init,
             )
     if reduce:  # the reduced map's dictionary seeds the full spaces' map
-        src_idx, tgt_idx = induce_dictionary(*maps.apply(xi, zi), config.refine.retrieval, config.refine.direction,
-                                             config.refine.max_rank, config.retrieval)
-        maps = LinearMaps(*fit_mapping(x, z, src_idx, tgt_idx, MappingSolver.ORTHOGONAL, config.whiten_reweight))
-        history.append(HistoryPoint(Stage.SEED, 0, None, float(src_idx.numel())))
+        induced = induce_dictionary(*maps.apply(xi, zi), config.refine.retrieval, config.refine.direction,
+                                    config.refine.max_rank, config.retrieval)
+        maps, point = seed_map(x, z, induced, config)
+        history.append(point)
     maps, refine_history = refine(
         x, z, maps, config.refine, config.whiten_reweight, config.criterion, config.retrieval, progress_callback
     )
@@ -208,8 +216,7 @@ def align_supervised(
     x, z = prepare_spaces(src, tgt, config, device)
     src_idx, tgt_idx = dictionary_indices(pairs, src, tgt, dictionary_name)
     src_idx, tgt_idx = src_idx.to(device), tgt_idx.to(device)
-    maps = LinearMaps(*fit_mapping(x, z, src_idx, tgt_idx, MappingSolver.ORTHOGONAL, config.whiten_reweight))
-    seed_point = HistoryPoint(Stage.SEED, 0, None, float(src_idx.numel()))
+    maps, seed_point = seed_map(x, z, (src_idx, tgt_idx), config)
     refine_config = config.refine if refinement else config.refine.model_copy(update={"n_refinement": 0})
     maps, history = refine(
         x, z, maps, refine_config, config.whiten_reweight, config.criterion, config.retrieval
