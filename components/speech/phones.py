@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from components.errors import InputError
 
@@ -190,3 +191,22 @@ def phonemise(sentences: Iterable[str], lexicon: Lexicon) -> tuple[list[list[int
         except InputError as e:
             dropped.append(str(e))
     return phones, words, dropped
+
+
+def flite_phonemise(sentences: Sequence[str], workers: int = 4) -> list[list[int]]:
+    """Phone ids of each sentence by flite's own front end (`t2p` on the whole sentence: its
+    lexicon, letter-to-sound rules and post-lexical rules, pauses where flite puts them), the
+    phonemiser that flite's synthesised audio and alignments come from. Repeated pauses are
+    merged. Raises InputError when `t2p` is missing or fails on a sentence."""
+    def one(text: str) -> list[int]:
+        try:
+            out = subprocess.run(["t2p", text], capture_output=True, text=True, timeout=60, check=True).stdout
+        except FileNotFoundError as e:
+            raise InputError("t2p", "flite's t2p program is not installed (Debian package flite)") from e
+        except subprocess.SubprocessError as e:
+            raise InputError(text[:60], f"t2p failed: {e}") from e
+        phones = [normalise_phone(s) for s in out.split()]
+        return encode(p for i, p in enumerate(phones) if p != SILENCE or i == 0 or phones[i - 1] != SILENCE)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, sentences))
