@@ -18,7 +18,7 @@ under data/store/objects after a speech run). Variants of the gate:
     its own utterances;
 --text-source t2p: the unpaired sentences phonemised again by flite's own front end
     (`t2p` on the whole sentence), the phonemiser the audio's alignments come from;
---odm-weight / --gp / --code-penalty / --smoothness: the generator's extra terms;
+--adversarial-weight / --odm-weight / --unigram-weight / --gp / --code-penalty / --smoothness: the generator's extra terms;
 --gumbel: the discriminator sees hard (straight-through Gumbel) outputs instead of softmaxes.
 """
 from __future__ import annotations
@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--text-source", choices=("artifact", "t2p"), default="artifact")
     parser.add_argument("--sentences", type=Path, help="one unpaired sentence a line (for --text-source t2p)")
     parser.add_argument("--odm-weight", type=float, default=GanConfig().gan_odm_weight)
+    parser.add_argument("--adversarial-weight", type=float, default=GanConfig().gan_adversarial_weight)
+    parser.add_argument("--unigram-weight", type=float, default=GanConfig().gan_unigram_weight)
     parser.add_argument("--gp", type=float, default=GanConfig().gan_gradient_penalty)
     parser.add_argument("--code-penalty", type=float, default=GanConfig().gan_code_penalty)
     parser.add_argument("--smoothness", type=float, default=GanConfig().gan_smoothness_weight)
@@ -73,7 +75,8 @@ def main() -> None:
     else:
         text = PhonemisedText.load(args.text).phones
     lm = phone_lm(text, LmConfig())
-    cfg = GanConfig(gan_steps=args.steps, gan_eval_every=args.eval_every, gan_odm_weight=args.odm_weight,
+    cfg = GanConfig(gan_steps=args.steps, gan_eval_every=args.eval_every, gan_odm_weight=args.odm_weight, gan_unigram_weight=args.unigram_weight,
+                    gan_adversarial_weight=args.adversarial_weight,
                     gan_gradient_penalty=args.gp, gan_code_penalty=args.code_penalty,
                     gan_smoothness_weight=args.smoothness,
                     generator=GeneratorConfig(generator_gumbel=args.gumbel))

@@ -91,6 +91,7 @@ class GanConfig(_Frozen):
     gan_crop: int = Field(100, ge=8)               # random window: max segments / text phones per sample
     gan_adversarial_weight: float = Field(1.0, ge=0)  # generator's fool-the-discriminator term
     gan_odm_weight: float = Field(1.0, ge=0)       # phone-bigram distribution matching to the text
+    gan_unigram_weight: float = Field(0.0, ge=0)   # KL(text phone frequencies || generated ones)
     gan_gradient_penalty: float = Field(1.5, ge=0)  # on D, between real and fake (wav2vec-U 1.5-2)
     gan_smoothness_weight: float = Field(0.5, ge=0)  # mean squared diff of adjacent G logits
     gan_code_penalty: float = Field(2.0, ge=0)     # pushes batch phone-usage perplexity up

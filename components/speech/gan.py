@@ -175,6 +175,23 @@ def odm_loss(probs: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> t
     return -(target * torch.log(expected + 1e-6)).sum()
 
 
+def unigram_targets(text: Sequence[torch.Tensor], n_phones: int) -> torch.Tensor:
+    """Phone frequencies of the text, (n_phones,) summing to 1 (add-0.01 smoothed)."""
+    counts = torch.full((n_phones,), 0.01)
+    for t in text:
+        counts.index_add_(0, t, torch.ones(t.shape[0]))
+    return counts / counts.sum()
+
+
+def unigram_loss(probs: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """KL(target || batch phone usage): how far the generated phones' frequencies (the mean of
+    probs (B, L, P) over valid positions of mask (B, L)) are from the text's `target` (P,).
+    Zero when they agree; unlike the code penalty, which pushes usage towards all phones
+    equally, it is minimal at the text's own frequencies, which a right transcription has."""
+    usage = probs[mask].mean(0)
+    return (target * (torch.log(target) - torch.log(usage + 1e-7))).sum()
+
+
 def gumbel_softmax(logits: torch.Tensor, tau: float, generator: torch.Generator) -> torch.Tensor:
     """Hard Gumbel-softmax (straight-through) with noise drawn from `generator`; logits (..., P)."""
     u = torch.rand(logits.shape, generator=generator, device=logits.device).clamp(1e-10, 1 - 1e-10)
@@ -269,6 +286,7 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
     if gc.generator_join_segments:  # joined outputs never repeat a phone; neither may the text
         text_t = [t[torch.cat([torch.tensor([True]), t[1:] != t[:-1]])] for t in text_t]
     bigrams = ngram_targets(text_t, n_phones).to(device)
+    unigrams = unigram_targets(text_t, n_phones).to(device)
     seg_t = [s.float() for s in segments if s.shape[0] > 0]
     start, best, history = 0, (math.inf, None, 0), []
     if resume is not None:
@@ -334,7 +352,9 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
         ppl = code_perplexity(logits.softmax(-1), mask)
         code = (n_phones - ppl) / n_phones
         odm = odm_loss(fake, fmask, bigrams) if cfg.gan_odm_weight > 0 else torch.zeros((), device=device)
-        loss_g = (cfg.gan_adversarial_weight * adv + cfg.gan_odm_weight * odm
+        uni = (unigram_loss(fake, fmask, unigrams) if cfg.gan_unigram_weight > 0
+               else torch.zeros((), device=device))
+        loss_g = (cfg.gan_adversarial_weight * adv + cfg.gan_odm_weight * odm + cfg.gan_unigram_weight * uni
                   + cfg.gan_smoothness_weight * smooth + cfg.gan_code_penalty * code)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -344,7 +364,8 @@ def train_gan(segments: Sequence[torch.Tensor], text: Sequence[Sequence[int]], n
         last = step + 1 == cfg.gan_steps
         if (step + 1) % cfg.gan_eval_every == 0 or last:
             row = {"step": step + 1, "loss_d": loss_d.item(), "gp": gp.item(), "loss_g": adv.item(),
-                   "smooth": smooth.item(), "code_ppl": ppl.item(), "odm": odm.item()}
+                   "smooth": smooth.item(), "code_ppl": ppl.item(), "odm": odm.item(),
+                   "unigram": uni.item()}
             if score is not None:
                 row["score"] = float(score(transcribe(G, seg_t[: cfg.gan_eval_utterances], device)))
                 if row["score"] < best[0]:
