@@ -15,12 +15,16 @@ from torchaudio.models.wav2vec2.utils.import_fairseq import _convert_state_dict
 
 from components.errors import InputError
 from components.speech.audio import read_audio
-from components.speech.config import (CheckpointFormat, FeatureKind, FeaturesConfig, SegmentConfig, SpeechConfig)
+from components.speech.config import (CheckpointFormat, DecodeConfig, FeatureKind, FeaturesConfig, GeneratorConfig,
+                                      SegmentConfig, SpeechConfig)
 from components.speech.corpus import Utterance
 from components.speech.features import extract_features, feature_dim, frame_seconds, shortest_audio_s
+from components.speech.gan import Generator, TrainedGenerator
+from components.speech.lm import NgramLM
+from components.speech.model import SpeechModel, transcribe_files
+from components.speech.phones import PHONES, Lexicon
 from components.speech.prepare import shard_features
 from components.speech.segment import fit_segmenter, segment_shard
-from components.speech.phones import PHONES
 from components.speech.ssl import SslEncoder, encode, load_checkpoint
 
 CPU = torch.device("cpu")
@@ -392,3 +396,38 @@ def test_saved_encoder_round_trips(tmp_path):
     wave = torch.randn(9000)
     assert back.normalize_waveform and torch.equal(encode(wave, back, 1, CPU), encode(wave, encoder, 1, CPU))
     assert isinstance(back, SslEncoder)
+
+
+def test_packaged_recogniser_carries_its_encoder(flite_corpus, tmp_path):
+    """The model directory holds its own copy of the encoder: transcription of new audio uses
+    the same features after the user's checkpoint is gone; a stored copy is hard-linked."""
+    (tmp_path / "user").mkdir()
+    checkpoint = save_fairseq(tiny_model("wav2vec2"), "wav2vec2", tmp_path / "user" / "w.pt")
+    encoder = load_checkpoint(checkpoint, CheckpointFormat.fairseq)
+    features = FeaturesConfig(features_kind=FeatureKind.ssl, features_checkpoint=checkpoint,
+                              features_format=CheckpointFormat.fairseq)
+    segment, gen_cfg = SegmentConfig(segment_change_dims=0, segment_pca_dim=8), GeneratorConfig(generator_hidden=8)
+    feats = [extract_features(read_audio(w), features, encoder=encoder) for w, _, _ in flite_corpus]
+    segmenter = fit_segmenter(feats, segment, seed=0, device=CPU)
+    torch.manual_seed(0)
+    weights = {k: v.clone() for k, v in Generator(8, len(PHONES), gen_cfg).state_dict().items()}
+    model = SpeechModel(features, segment, segmenter, gen_cfg, TrainedGenerator(weights, 8, len(PHONES), 1, 3.0),
+                        Lexicon({"god": [("g", "aa", "d")]}, use_t2p=False), NgramLM.fit([["god"]], order=2),
+                        DecodeConfig(decode_beam=2), {"origin": "test"}, encoder=encoder)
+    model.save(tmp_path / "model")
+    checkpoint.unlink()
+    loaded = SpeechModel.load(tmp_path / "model")
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["features"]["features_checkpoint"] == "encoder.pt" and saved["features"]["features_format"] == "torchaudio"
+    assert saved["info"]["encoder_source"] == str(checkpoint)
+    wav = flite_corpus[1][0]
+    assert torch.equal(loaded.segments(read_audio(wav)), model.segments(read_audio(wav)))
+    (ours,) = transcribe_files(loaded, [wav], CPU)
+    assert ours.error is None and ours.phones == transcribe_files(model, [wav], CPU)[0].phones
+    model.encoder.save(tmp_path / "stored.pt")
+    SpeechModel(**{**vars(model), "encoder": None}).save(tmp_path / "linked", encoder_file=tmp_path / "stored.pt")
+    assert (tmp_path / "linked" / "encoder.pt").stat().st_ino == (tmp_path / "stored.pt").stat().st_ino
+    assert SpeechModel.load(tmp_path / "linked").segments(read_audio(wav)).shape == loaded.segments(read_audio(wav)).shape
+    (tmp_path / "model" / "encoder.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match=r"encoder\.pt: cannot be read as a torchaudio checkpoint"):
+        SpeechModel.load(tmp_path / "model")
