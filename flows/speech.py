@@ -1,8 +1,9 @@
 """The speech pipeline: audio -> phones by an unsupervised GAN -> words, with references.
 
-(import the pretrained model of ssl features) -> prepare audio (sharded) and text -> segmenter -> segments (sharded) -> GAN seeds (parallel)
--> selection by the unsupervised criterion -> self-training -> supervised references and
-trivial baseline -> decoding and evaluation -> one packaged model, plots and tables.
+(store the pretrained model of ssl features) -> prepare audio (sharded) and text -> segmenter
+-> segments (sharded) -> GAN seeds (parallel) -> selection by the unsupervised criterion
+-> self-training -> supervised references and trivial baseline -> decoding and evaluation
+-> one packaged model, plots and tables.
 """
 from __future__ import annotations
 

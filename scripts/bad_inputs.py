@@ -33,13 +33,15 @@ from components.backtranslate.config import ModelConfig, TranslateConfig
 from components.backtranslate.model import Translator
 from components.backtranslate.vocab import Vocabulary
 from components.speech.audio import write_wav
-from components.speech.config import DecodeConfig, FeaturesConfig, GeneratorConfig, SegmentConfig
+from components.speech.config import (CheckpointFormat, DecodeConfig, FeatureKind, FeaturesConfig, GeneratorConfig,
+                                      SegmentConfig)
 from components.speech.features import extract_features
 from components.speech.gan import Generator, TrainedGenerator
 from components.speech.lm import NgramLM
 from components.speech.model import SpeechModel
 from components.speech.phones import PHONES, Lexicon
 from components.speech.segment import fit_segmenter
+from components.speech.ssl import SslEncoder, load_checkpoint
 from components.store import ArtifactStore
 
 WORDS = {"en": "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split(),
@@ -93,19 +95,40 @@ def translation_model(directory: Path) -> Path:
     return directory
 
 
-def speech_model(directory: Path, wavs: list[Path]) -> Path:
-    """An untrained but complete speech model (segmenter fitted on `wavs`)."""
+def tiny_checkpoint(path: Path) -> Path:
+    """A randomly initialised wav2vec 2.0 (2 small transformer layers) in the torchaudio format."""
+    from torchaudio.models import wav2vec2_model
+
+    config = dict(extractor_mode="group_norm", extractor_conv_layer_config=[(16, 10, 5)] + [(16, 3, 2)] * 4
+                  + [(16, 2, 2)] * 2, extractor_conv_bias=False, encoder_embed_dim=32, encoder_projection_dropout=0.0,
+                  encoder_pos_conv_kernel=8, encoder_pos_conv_groups=4, encoder_num_layers=2, encoder_num_heads=2,
+                  encoder_attention_dropout=0.0, encoder_ff_interm_features=64, encoder_ff_interm_dropout=0.0,
+                  encoder_dropout=0.0, encoder_layer_norm_first=False, encoder_layer_drop=0.0)
+    torch.manual_seed(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    SslEncoder(wav2vec2_model(**config, aux_num_out=None).eval(), config, False, str(path)).save(path)
+    return path
+
+
+def speech_model(directory: Path, wavs: list[Path], checkpoint: Path | None = None) -> Path:
+    """An untrained but complete speech model (segmenter fitted on `wavs`), on MFCCs or on the
+    features of `checkpoint`."""
     from components.speech.audio import read_audio
 
     feats_cfg, seg_cfg, gen_cfg = FeaturesConfig(), SegmentConfig(segment_pca_dim=8), GeneratorConfig(generator_hidden=8)
-    segmenter = fit_segmenter([extract_features(read_audio(w), feats_cfg) for w in wavs], seg_cfg, seed=0,
-                              device=torch.device("cpu"))
+    encoder = None
+    if checkpoint is not None:
+        feats_cfg = FeaturesConfig(features_kind=FeatureKind.ssl, features_checkpoint=checkpoint)
+        seg_cfg = seg_cfg.model_copy(update={"segment_change_dims": 0})
+        encoder = load_checkpoint(checkpoint, CheckpointFormat.torchaudio)
+    segmenter = fit_segmenter([extract_features(read_audio(w), feats_cfg, encoder=encoder) for w in wavs], seg_cfg,
+                              seed=0, device=torch.device("cpu"))
     torch.manual_seed(0)
     weights = {k: v.clone() for k, v in Generator(8, len(PHONES), gen_cfg).state_dict().items()}
     lexicon = Lexicon({"god": [("g", "aa", "d")], "light": [("l", "ay", "t")]}, use_t2p=False)
     SpeechModel(feats_cfg, seg_cfg, segmenter, gen_cfg, TrainedGenerator(weights, 8, len(PHONES), 1, 3.0), lexicon,
                 NgramLM.fit([["god"], ["light"]], order=2), DecodeConfig(decode_beam=2),
-                {"origin": "bad-inputs check"}).save(directory)
+                {"origin": "bad-inputs check"}, encoder=encoder).save(directory)
     return directory
 
 
@@ -217,7 +240,33 @@ def _speech_cases(work: Path) -> list[Case]:
         named = {"missing audio folder": "none", "folder without audio": "files", "folder of corrupt audio": "corrupt",
                  "binary text file": "binary.bin"}[name]
         speech.append(Case(f"speech: {name}", ["speech", "--config", str(config)], (named,)))
-    return speech
+    return speech + _checkpoint_cases(work, good)
+
+
+def _checkpoint_cases(work: Path, wavs: list[Path]) -> list[Case]:
+    """A pretrained model for ssl features: missing, corrupt, truncated, of another format, a layer
+    it lacks; and a packaged model whose copy of it is damaged."""
+    f = work / "files"
+    tiny = tiny_checkpoint(work / "models" / "tiny-wav2vec2.pt")
+    truncated = _write(f / "truncated.pt", tiny.read_bytes()[:2000])
+    model = speech_model(work / "models" / "speech-ssl", wavs, tiny)
+    _write(model / "encoder.pt", b"damaged")
+
+    def speech(path: Path, *more: str) -> list[str]:
+        return ["speech", "--features-checkpoint", str(path), *more]
+
+    no_checkpoint = _write(f / "ssl-without-checkpoint.toml", '[speech.features]\nfeatures_kind = "ssl"\n')
+    return [Case("speech: missing checkpoint", speech(f / "none.pt"), ("none.pt",)),
+            Case("speech: corrupt checkpoint", speech(_write(f / "elf.pt", ELF)), ("elf.pt",)),
+            Case("speech: truncated checkpoint", speech(truncated), ("truncated.pt",)),
+            Case("speech: layer beyond the model", speech(tiny, "--features-layer", "7"), ("tiny-wav2vec2.pt", "7")),
+            Case("speech: checkpoint in another format", speech(tiny, "--features-format", "fairseq"),
+                 ("tiny-wav2vec2.pt", "fairseq")),
+            Case("speech: unknown checkpoint format", speech(tiny, "--features-format", "onnx"), ("onnx",)),
+            Case("speech: ssl features without checkpoint", ["speech", "--config", str(no_checkpoint)],
+                 ("features_checkpoint",)),
+            Case("transcribe: model with a damaged encoder", ["transcribe", "--model", str(model), str(wavs[0])],
+                 ("encoder.pt",))]
 
 
 def _translate_cases(work: Path) -> list[Case]:

@@ -26,6 +26,7 @@ import json
 import math
 import pickle
 import re
+import zipfile
 from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,7 +136,8 @@ def build_encoder(config: dict[str, Any], state: dict[str, torch.Tensor], normal
     config = {k: v for k, v in config.items() if k != "aux_num_out"}
     config = {**{k: 0.0 for k in _DROPOUTS}, **config}
     if config.get("extractor_conv_layer_config") is not None:
-        config["extractor_conv_layer_config"] = [tuple(int(x) for x in c) for c in config["extractor_conv_layer_config"]]
+        config["extractor_conv_layer_config"] = [tuple(int(x) for x in c)
+                                                 for c in config["extractor_conv_layer_config"]]
     try:
         model = wav2vec2_model(**config, aux_num_out=None)
     except (TypeError, ValueError, KeyError, RuntimeError) as e:
@@ -162,22 +164,24 @@ def _looks_fairseq(ckpt: Any) -> bool:
     return isinstance(ckpt, dict) and "model" in ckpt and bool({"cfg", "args"} & set(ckpt))
 
 
+def _is_fairseq_file(path: Path) -> bool:
+    try:
+        return _looks_fairseq(torch.load(path, map_location="cpu", weights_only=False, pickle_module=_TOLERANT_PICKLE))
+    except Exception:  # not readable that way either
+        return False
+
+
 def _load_torchaudio(path: Path) -> SslEncoder:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle, zip and torch errors all mean the same to the user
-        why = _first_line(e)
-        if isinstance(e, pickle.UnpicklingError) and why.startswith("Weights only load failed"):
-            try:  # objects beyond tensors and plain data: say what it is when it is a fairseq file
-                if _looks_fairseq(torch.load(path, map_location="cpu", weights_only=False,
-                                             pickle_module=_TOLERANT_PICKLE)):
-                    raise InputError(path, "is a fairseq checkpoint, not a torchaudio one: set "
-                                           "features_format = 'fairseq'") from None
-            except InputError:
-                raise
-            except Exception:  # not readable that way either: the first error stands
-                pass
-            why = "it holds pickled objects other than tensors and plain data"
+        why = _why(e, path)
+        if isinstance(e, pickle.UnpicklingError) and _first_line(e).startswith("Weights only load failed"):
+            if _is_fairseq_file(path):  # objects beyond tensors and plain data: say what it is
+                raise InputError(path, "is a fairseq checkpoint, not a torchaudio one: set "
+                                       "features_format = 'fairseq'") from None
+            if zipfile.is_zipfile(path):
+                why = "it holds pickled objects other than tensors and plain data"
         raise InputError(path, f"cannot be read as a torchaudio checkpoint ({why})") from e
     if not isinstance(ckpt, dict) or not {"config", "state_dict"} <= set(ckpt):
         hint = " (it looks like a fairseq checkpoint: set features_format = 'fairseq')" if _looks_fairseq(ckpt) else ""
@@ -319,7 +323,7 @@ def _load_fairseq(path: Path) -> SslEncoder:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_TOLERANT_PICKLE)
     except Exception as e:  # pickle, zip and torch errors all mean the same to the user
-        raise InputError(path, f"cannot be read as a fairseq checkpoint ({_first_line(e)})") from e
+        raise InputError(path, f"cannot be read as a fairseq checkpoint ({_why(e, path)})") from e
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
         raise InputError(path, "is not a fairseq checkpoint: expected a dict with 'model' weights")
     config, normalize = fairseq_config(ckpt, path)
@@ -363,7 +367,7 @@ def _hf_weights(directory: Path) -> dict[str, torch.Tensor]:
         try:
             return torch.load(bin_file, map_location="cpu", weights_only=True)
         except Exception as e:  # pickle, zip and torch errors all mean the same to the user
-            raise InputError(bin_file, f"cannot be read as PyTorch weights ({_first_line(e)})") from e
+            raise InputError(bin_file, f"cannot be read as PyTorch weights ({_why(e, bin_file)})") from e
     if safe_file.is_file():
         try:
             from safetensors.torch import load_file
@@ -414,9 +418,20 @@ def _load_huggingface(directory: Path) -> SslEncoder:
     return build_encoder(config, state, normalize, directory)
 
 
+def _why(e: Exception, path: Path) -> str:
+    """What went wrong reading a torch.save file, in a few words."""
+    if not isinstance(e, (EOFError, RuntimeError)) and not zipfile.is_zipfile(path):
+        return "not a complete file written by torch.save"  # the legacy reader's errors say nothing useful
+    return _first_line(e)
+
+
 def _first_line(e: Exception) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip().splitlines()  # torch colours some messages
-    return (text[0] if text else type(e).__name__)[:160]
+    """An error's message, in a few words."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip().splitlines()  # torch colours some messages
+    text = lines[0] if lines else ""
+    if isinstance(e, EOFError) or not text:
+        return "empty or truncated"
+    return text[:160]
 
 
 def load_checkpoint(path: Path | str, fmt: CheckpointFormat) -> SslEncoder:
