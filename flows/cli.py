@@ -378,15 +378,15 @@ def _with_checkpoint(cfg, checkpoint: Path, fmt: Optional[CheckpointFormat], lay
     from components.speech.config import FeatureKind
 
     speech = cfg.speech
+    features = {**speech.features.model_dump(), "features_kind": FeatureKind.ssl, "features_checkpoint": checkpoint}
+    if fmt is not None:
+        features["features_format"] = fmt
+    if layer is not None:
+        features["features_layer"] = layer
     try:
-        features = speech.features.model_validate({
-            **speech.features.model_dump(), "features_kind": FeatureKind.ssl, "features_checkpoint": checkpoint,
-            "features_format": fmt or speech.features.features_format,
-            "features_layer": layer if layer is not None else speech.features.features_layer})
-        segment = speech.segment.model_copy(update={"segment_change_dims": 0})
-        return cfg.model_validate({**cfg.model_dump(), "speech": {**speech.model_dump(),
-                                                                  "features": features.model_dump(),
-                                                                  "segment": segment.model_dump()}})
+        return cfg.model_validate({**cfg.model_dump(), "speech": {
+            **speech.model_dump(), "features": features,
+            "segment": {**speech.segment.model_dump(), "segment_change_dims": 0}}})
     except ValidationError as e:
         _fail(_describe(e))
 

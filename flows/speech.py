@@ -24,6 +24,7 @@ from components.speech.catalog.recogniser import Recogniser
 from components.speech.config import FeatureKind, FeaturesConfig, SpeechStageConfig
 from components.speech.corpus import shards
 from components.speech.criterion import SPEECH_CRITERION
+from components.speech.ssl import checkpoint_files
 from components.speech.evaluate import Evaluation
 from components.stats import spearman
 from components.speech.model import SpeechModel, transcribe_files
@@ -152,13 +153,12 @@ def _corpus(train_audio: list[ArtifactRef], test_audio: list[ArtifactRef], train
 
 def _encoder(features: FeaturesConfig, opts: dict[str, Any]) -> ArtifactRef | None:
     """The stored copy of the pretrained model behind ssl features (None for MFCC / log-mel),
-    keyed on the checkpoint's content, not its path."""
+    keyed on the content of the files it is read from."""
     if features.features_kind is not FeatureKind.ssl:
         return None
-    path = Path(features.features_checkpoint)
-    if not path.exists():
-        raise InputError(path, "no such checkpoint")
-    return import_encoder.with_options(**opts).submit(features, hash_path(path)).result()
+    files = checkpoint_files(features.features_checkpoint, features.features_format)
+    content = "-".join(hash_path(p) for p in files)
+    return import_encoder.with_options(**opts).submit(features, content).result()
 
 
 @flow(name="speech", log_prints=True, task_runner=task_runner())

@@ -33,15 +33,14 @@ from components.backtranslate.config import ModelConfig, TranslateConfig
 from components.backtranslate.model import Translator
 from components.backtranslate.vocab import Vocabulary
 from components.speech.audio import write_wav
-from components.speech.config import (CheckpointFormat, DecodeConfig, FeatureKind, FeaturesConfig, GeneratorConfig,
-                                      SegmentConfig)
+from components.speech.config import DecodeConfig, FeaturesConfig, GeneratorConfig, SegmentConfig
 from components.speech.features import extract_features
 from components.speech.gan import Generator, TrainedGenerator
 from components.speech.lm import NgramLM
 from components.speech.model import SpeechModel
 from components.speech.phones import PHONES, Lexicon
 from components.speech.segment import fit_segmenter
-from components.speech.ssl import SslEncoder, load_checkpoint
+from components.speech.ssl import SslEncoder
 from components.store import ArtifactStore
 
 WORDS = {"en": "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split(),
@@ -110,25 +109,19 @@ def tiny_checkpoint(path: Path) -> Path:
     return path
 
 
-def speech_model(directory: Path, wavs: list[Path], checkpoint: Path | None = None) -> Path:
-    """An untrained but complete speech model (segmenter fitted on `wavs`), on MFCCs or on the
-    features of `checkpoint`."""
+def speech_model(directory: Path, wavs: list[Path]) -> Path:
+    """An untrained but complete speech model (segmenter fitted on `wavs`)."""
     from components.speech.audio import read_audio
 
     feats_cfg, seg_cfg, gen_cfg = FeaturesConfig(), SegmentConfig(segment_pca_dim=8), GeneratorConfig(generator_hidden=8)
-    encoder = None
-    if checkpoint is not None:
-        feats_cfg = FeaturesConfig(features_kind=FeatureKind.ssl, features_checkpoint=checkpoint)
-        seg_cfg = seg_cfg.model_copy(update={"segment_change_dims": 0})
-        encoder = load_checkpoint(checkpoint, CheckpointFormat.torchaudio)
-    segmenter = fit_segmenter([extract_features(read_audio(w), feats_cfg, encoder=encoder) for w in wavs], seg_cfg,
-                              seed=0, device=torch.device("cpu"))
+    segmenter = fit_segmenter([extract_features(read_audio(w), feats_cfg) for w in wavs], seg_cfg, seed=0,
+                              device=torch.device("cpu"))
     torch.manual_seed(0)
     weights = {k: v.clone() for k, v in Generator(8, len(PHONES), gen_cfg).state_dict().items()}
     lexicon = Lexicon({"god": [("g", "aa", "d")], "light": [("l", "ay", "t")]}, use_t2p=False)
     SpeechModel(feats_cfg, seg_cfg, segmenter, gen_cfg, TrainedGenerator(weights, 8, len(PHONES), 1, 3.0), lexicon,
                 NgramLM.fit([["god"], ["light"]], order=2), DecodeConfig(decode_beam=2),
-                {"origin": "bad-inputs check"}, encoder=encoder).save(directory)
+                {"origin": "bad-inputs check"}).save(directory)
     return directory
 
 
@@ -240,33 +233,15 @@ def _speech_cases(work: Path) -> list[Case]:
         named = {"missing audio folder": "none", "folder without audio": "files", "folder of corrupt audio": "corrupt",
                  "binary text file": "binary.bin"}[name]
         speech.append(Case(f"speech: {name}", ["speech", "--config", str(config)], (named,)))
-    return speech + _checkpoint_cases(work, good)
-
-
-def _checkpoint_cases(work: Path, wavs: list[Path]) -> list[Case]:
-    """A pretrained model for ssl features: missing, corrupt, truncated, of another format, a layer
-    it lacks; and a packaged model whose copy of it is damaged."""
-    f = work / "files"
+    # a pretrained model for ssl features that cannot be read, or lacks the layer asked for (the
+    # other checkpoint problems take the same path: tests/components/speech/test_ssl.py names them)
     tiny = tiny_checkpoint(work / "models" / "tiny-wav2vec2.pt")
-    truncated = _write(f / "truncated.pt", tiny.read_bytes()[:2000])
-    model = speech_model(work / "models" / "speech-ssl", wavs, tiny)
-    _write(model / "encoder.pt", b"damaged")
-
-    def speech(path: Path, *more: str) -> list[str]:
-        return ["speech", "--features-checkpoint", str(path), *more]
-
-    no_checkpoint = _write(f / "ssl-without-checkpoint.toml", '[speech.features]\nfeatures_kind = "ssl"\n')
-    return [Case("speech: missing checkpoint", speech(f / "none.pt"), ("none.pt",)),
-            Case("speech: corrupt checkpoint", speech(_write(f / "elf.pt", ELF)), ("elf.pt",)),
-            Case("speech: truncated checkpoint", speech(truncated), ("truncated.pt",)),
-            Case("speech: layer beyond the model", speech(tiny, "--features-layer", "7"), ("tiny-wav2vec2.pt", "7")),
-            Case("speech: checkpoint in another format", speech(tiny, "--features-format", "fairseq"),
-                 ("tiny-wav2vec2.pt", "fairseq")),
-            Case("speech: unknown checkpoint format", speech(tiny, "--features-format", "onnx"), ("onnx",)),
-            Case("speech: ssl features without checkpoint", ["speech", "--config", str(no_checkpoint)],
-                 ("features_checkpoint",)),
-            Case("transcribe: model with a damaged encoder", ["transcribe", "--model", str(model), str(wavs[0])],
-                 ("encoder.pt",))]
+    truncated = _write(work / "files" / "truncated.pt", tiny.read_bytes()[:2000])
+    speech += [Case("speech: truncated checkpoint", ["speech", "--features-checkpoint", str(truncated)],
+                    ("truncated.pt",)),
+               Case("speech: layer beyond the model", ["speech", "--features-checkpoint", str(tiny),
+                                                       "--features-layer", "7"], ("tiny-wav2vec2.pt", "7"))]
+    return speech
 
 
 def _translate_cases(work: Path) -> list[Case]:

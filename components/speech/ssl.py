@@ -361,24 +361,34 @@ def _hf_key(key: str) -> str | None:
     return None
 
 
+def _hf_weights_file(directory: Path) -> Path:
+    """pytorch_model.bin, else model.safetensors (what transformers' save_pretrained writes)."""
+    for name in ("pytorch_model.bin", "model.safetensors"):
+        if (directory / name).is_file():
+            return directory / name
+    sharded = sorted(p.name for p in directory.glob("*.index.json"))
+    raise InputError(directory, "holds no pytorch_model.bin or model.safetensors"
+                                + (f" (sharded weights, {sharded[0]}, are not supported: save them as one file)"
+                                   if sharded else ""))
+
+
 def _hf_weights(directory: Path) -> dict[str, torch.Tensor]:
+    weights_file = _hf_weights_file(directory)
     bin_file, safe_file = directory / "pytorch_model.bin", directory / "model.safetensors"
-    if bin_file.is_file():
+    if weights_file == bin_file:
         try:
             return torch.load(bin_file, map_location="cpu", weights_only=True)
         except Exception as e:  # pickle, zip and torch errors all mean the same to the user
             raise InputError(bin_file, f"cannot be read as PyTorch weights ({_why(e, bin_file)})") from e
-    if safe_file.is_file():
-        try:
-            from safetensors.torch import load_file
-        except ImportError:
-            raise InputError(safe_file, "needs the `safetensors` package (pip install safetensors), or save "
-                                        "the model with safe_serialization=False (pytorch_model.bin)") from None
-        try:
-            return load_file(str(safe_file))
-        except Exception as e:  # safetensors raises its own error types
-            raise InputError(safe_file, f"cannot be read as safetensors ({_first_line(e)})") from e
-    raise InputError(directory, "holds no pytorch_model.bin or model.safetensors")
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise InputError(safe_file, "needs the `safetensors` package (pip install safetensors), or save "
+                                    "the model with safe_serialization=False (pytorch_model.bin)") from None
+    try:
+        return load_file(str(safe_file))
+    except Exception as e:  # safetensors raises its own error types
+        raise InputError(safe_file, f"cannot be read as safetensors ({_first_line(e)})") from e
 
 
 def _load_huggingface(directory: Path) -> SslEncoder:
@@ -432,6 +442,18 @@ def _first_line(e: Exception) -> str:
     if isinstance(e, EOFError) or not text:
         return "empty or truncated"
     return text[:160]
+
+
+def checkpoint_files(path: Path | str, fmt: CheckpointFormat) -> list[Path]:
+    """The files `load_checkpoint` reads (a Hugging Face directory may hold other frameworks'
+    copies of the weights): what a cache key should hash. Raises InputError when missing."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such checkpoint")
+    if CheckpointFormat(fmt) is not CheckpointFormat.huggingface or not path.is_dir():
+        return [path]
+    configs = [path / name for name in ("config.json", "preprocessor_config.json") if (path / name).is_file()]
+    return configs + [_hf_weights_file(path)]
 
 
 def load_checkpoint(path: Path | str, fmt: CheckpointFormat) -> SslEncoder:

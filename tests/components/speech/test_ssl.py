@@ -25,7 +25,7 @@ from components.speech.model import SpeechModel, transcribe_files
 from components.speech.phones import PHONES, Lexicon
 from components.speech.prepare import shard_features
 from components.speech.segment import fit_segmenter, segment_shard
-from components.speech.ssl import SslEncoder, encode, load_checkpoint
+from components.speech.ssl import SslEncoder, checkpoint_files, encode, load_checkpoint
 
 CPU = torch.device("cpu")
 # wav2vec 2.0's conv layout with 16 channels: a 320-sample (20 ms) stride, a 400-sample field
@@ -328,6 +328,22 @@ def test_hugging_face_directory_problems_are_named(tmp_path):
             load_checkpoint(hf, CheckpointFormat.huggingface)
     (hf / "config.json").write_text(json.dumps({"model_type": "wavlm"}))
     with pytest.raises(InputError, match=r"config\.json: model_type 'wavlm'"):
+        load_checkpoint(hf, CheckpointFormat.huggingface)
+
+
+def test_only_the_files_read_key_the_cache(tmp_path):
+    model = tiny_model("xlsr")
+    hf = save_huggingface(model, "xlsr", tmp_path / "hf")
+    (hf / "tf_model.h5").write_bytes(b"another framework's copy of the weights")
+    assert checkpoint_files(hf, CheckpointFormat.huggingface) == [
+        hf / "config.json", hf / "preprocessor_config.json", hf / "pytorch_model.bin"]
+    pt = save_fairseq(model, "xlsr", tmp_path / "x.pt")
+    assert checkpoint_files(pt, CheckpointFormat.fairseq) == [pt]
+    with pytest.raises(InputError, match="no such checkpoint"):
+        checkpoint_files(tmp_path / "gone", CheckpointFormat.huggingface)
+    (hf / "pytorch_model.bin").rename(hf / "pytorch_model-00001-of-00002.bin")
+    (hf / "pytorch_model.bin.index.json").write_text("{}")
+    with pytest.raises(InputError, match=r"hf: holds no pytorch_model.bin .*sharded weights"):
         load_checkpoint(hf, CheckpointFormat.huggingface)
 
 
