@@ -142,7 +142,10 @@ def build_encoder(config: dict[str, Any], state: dict[str, torch.Tensor], normal
         model = wav2vec2_model(**config, aux_num_out=None)
     except (TypeError, ValueError, KeyError, RuntimeError) as e:
         raise InputError(source, f"its config does not describe a wav2vec 2.0 / HuBERT model ({e})") from e
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # tensors of the wrong shape
+        raise InputError(source, f"its weights do not fit its config ({_first_line(e)})") from e
     problems = []
     if result.missing_keys:
         problems.append(f"{len(result.missing_keys)} tensors missing (e.g. {result.missing_keys[0]})")

@@ -308,6 +308,10 @@ def test_weights_that_do_not_fit_their_config_are_refused(tmp_path):
     torch.save({"config": {**tiny_config(False), "encoder_num_layers": 3}, "state_dict": state}, tmp_path / "a.pt")
     with pytest.raises(InputError, match=r"a\.pt: its weights do not fit its config: \d+ tensors missing"):
         load_checkpoint(tmp_path / "a.pt", CheckpointFormat.torchaudio)
+    torch.save({"config": {**tiny_config(False), "encoder_ff_interm_features": 48}, "state_dict": state},
+               tmp_path / "c.pt")
+    with pytest.raises(InputError, match=r"c\.pt: its weights do not fit its config \(Error"):
+        load_checkpoint(tmp_path / "c.pt", CheckpointFormat.torchaudio)
     ckpt = fairseq_checkpoint(tiny_model("wav2vec2"), "wav2vec2")
     ckpt["cfg"]["model"]["conv_feature_layers"] = "__import__('os').system('true')"
     torch.save(ckpt, tmp_path / "b.pt")
