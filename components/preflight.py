@@ -146,6 +146,26 @@ def _usable_audio(files: list[Path], directory: Path, min_seconds: float) -> Non
     raise InputError(directory, f"no usable audio among {len(files)} files ({'; '.join(problems[:3])})")
 
 
+def check_speech_features(speech) -> float:
+    """The front end of a SpeechConfig: for ssl features the checkpoint loads in its format, as
+    a wav2vec 2.0 / HuBERT model that has the requested layer; the spectral-change dims fit the
+    feature width. Returns the seconds of audio one frame needs (window or receptive field)."""
+    from components.speech.config import FeatureKind, SegmentMethod
+    from components.speech.features import feature_dim, shortest_audio_s
+    from components.speech.ssl import load_checkpoint
+
+    features, segment = speech.features, speech.segment
+    encoder = None
+    if features.features_kind is FeatureKind.ssl:
+        encoder = load_checkpoint(features.features_checkpoint, features.features_format)
+        encoder.layer(features.features_layer)
+    width = feature_dim(features, encoder)
+    dims = segment.segment_change_dims
+    if segment.segment_method is SegmentMethod.spectral_change and dims > width:
+        raise InputError("segment_change_dims", f"{dims} exceeds the {width} dims of the features (0 compares all)")
+    return shortest_audio_s(features, encoder)
+
+
 def check_speech_data(data, min_seconds: float) -> None:
     """A user's speech corpus (SpeechDataConfig): audio folders with decodable audio of at least
     one analysis window (`min_seconds`), transcripts and unpaired text files that are UTF-8 text.

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from components.corpus import CorpusConfig, SideConfig
+from components.speech.config import CheckpointFormat
 from components.errors import UnpairedError
 from components import presets
 from components.presets import Preset
@@ -344,20 +345,50 @@ def speech_cmd(
     preset: PresetOption = Preset.quick,
     config: Annotated[Optional[Path], typer.Option(help="TOML/YAML SpeechStageConfig (e.g. your audio "
                                                         "directory).")] = None,
+    features_checkpoint: Annotated[Optional[Path], typer.Option(
+        help="A pretrained wav2vec 2.0 / HuBERT / XLS-R checkpoint: its layer's output replaces MFCCs (and "
+             "spectral-change segmentation compares all its dims).")] = None,
+    features_format: Annotated[Optional[CheckpointFormat], typer.Option(
+        help="How that checkpoint is written (default: torchaudio).")] = None,
+    features_layer: Annotated[Optional[int], typer.Option(
+        help="Its transformer layer to read, 1-based (default: 5/8 of the depth).")] = None,
     refresh: RefreshOption = False,
 ) -> None:
     """The speech pipeline: audio and text corpora, features, phone GAN, decoding, evaluation."""
-    from components.preflight import check_speech_data
+    from components.preflight import check_speech_data, check_speech_features
     from components.speech.config import SpeechStageConfig
 
     cfg = _stage_config(SpeechStageConfig, config) or presets.preset(preset).speech
-    try:  # the user's audio and text, before a Prefect server starts
-        check_speech_data(cfg.data, cfg.speech.features.features_win_ms / 1000)
+    if features_checkpoint is not None:
+        cfg = _with_checkpoint(cfg, features_checkpoint, features_format, features_layer)
+    elif features_format is not None or features_layer is not None:
+        _fail("--features-format and --features-layer go with --features-checkpoint")
+    try:  # the front end, the user's audio and text, before a Prefect server starts
+        check_speech_data(cfg.data, check_speech_features(cfg.speech))
     except UnpairedError as e:
         _fail(_describe(e))
     from flows.speech import speech
 
     print_speech(_run(speech, cfg, refresh=refresh))
+
+
+def _with_checkpoint(cfg, checkpoint: Path, fmt: Optional[CheckpointFormat], layer: Optional[int]):
+    """`cfg` reading a pretrained model's features: ssl kind, the checkpoint, and all dims compared
+    by spectral-change segmentation (the order of self-supervised dims means nothing)."""
+    from components.speech.config import FeatureKind
+
+    speech = cfg.speech
+    features = {**speech.features.model_dump(), "features_kind": FeatureKind.ssl, "features_checkpoint": checkpoint}
+    if fmt is not None:
+        features["features_format"] = fmt
+    if layer is not None:
+        features["features_layer"] = layer
+    try:
+        return cfg.model_validate({**cfg.model_dump(), "speech": {
+            **speech.model_dump(), "features": features,
+            "segment": {**speech.segment.model_dump(), "segment_change_dims": 0}}})
+    except ValidationError as e:
+        _fail(_describe(e))
 
 
 def print_speech(result) -> None:

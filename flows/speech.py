@@ -1,8 +1,9 @@
 """The speech pipeline: audio -> phones by an unsupervised GAN -> words, with references.
 
-prepare audio (sharded) and text -> segmenter -> segments (sharded) -> GAN seeds (parallel)
--> selection by the unsupervised criterion -> self-training -> supervised references and
-trivial baseline -> decoding and evaluation -> one packaged model, plots and tables.
+(store the pretrained model of ssl features) -> prepare audio (sharded) and text -> segmenter
+-> segments (sharded) -> GAN seeds (parallel) -> selection by the unsupervised criterion
+-> self-training -> supervised references and trivial baseline -> decoding and evaluation
+-> one packaged model, plots and tables.
 """
 from __future__ import annotations
 
@@ -20,17 +21,18 @@ from components.errors import InputError
 from components.presets import Preset
 from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.speech.catalog.recogniser import Recogniser
-from components.speech.config import SpeechStageConfig
+from components.speech.config import FeatureKind, FeaturesConfig, SpeechStageConfig
 from components.speech.corpus import shards
 from components.speech.criterion import SPEECH_CRITERION
+from components.speech.ssl import checkpoint_files
 from components.speech.evaluate import Evaluation
 from components.stats import spearman
 from components.speech.model import SpeechModel, transcribe_files
 from components.speech.supervised import Reference
-from components.store import ArtifactRef
+from components.store import ArtifactRef, hash_path
 from flows.runner import task_runner
 from tasks.runtime import data_root
-from tasks.speech.data import prepare_audio, speech_utterances
+from tasks.speech.data import import_encoder, prepare_audio, speech_utterances
 from tasks.speech.evaluate import evaluate_baseline, evaluate_chance, evaluate_recogniser
 from tasks.speech.package import package_model
 from tasks.speech.report import plot_confusion, plot_training, publish_speech_report
@@ -149,6 +151,16 @@ def _corpus(train_audio: list[ArtifactRef], test_audio: list[ArtifactRef], train
             "skipped_files": len(problems)}
 
 
+def _encoder(features: FeaturesConfig, opts: dict[str, Any]) -> ArtifactRef | None:
+    """The stored copy of the pretrained model behind ssl features (None for MFCC / log-mel),
+    keyed on the content of the files it is read from."""
+    if features.features_kind is not FeatureKind.ssl:
+        return None
+    files = checkpoint_files(features.features_checkpoint, features.features_format)
+    content = "-".join(hash_path(p) for p in files)
+    return import_encoder.with_options(**opts).submit(features, content).result()
+
+
 @flow(name="speech", log_prints=True, task_runner=task_runner())
 def speech(config: SpeechStageConfig | None = None, preset: Preset = Preset.quick,
            refresh: bool = False) -> SpeechStageResult:
@@ -160,7 +172,9 @@ def speech(config: SpeechStageConfig | None = None, preset: Preset = Preset.quic
     cfg = config.speech
     utts = speech_utterances(config.data)
     text = prepare_text.with_options(**opts).submit(config.data)
-    audio = {split: [prepare_audio.with_options(**opts).submit(part, cfg.features, split, i)
+    encoder = _encoder(cfg.features, opts)
+    ssl = {"encoder": encoder, "device": config.device} if encoder is not None else {}
+    audio = {split: [prepare_audio.with_options(**opts).submit(part, cfg.features, split, i, **ssl)
                      for i, part in enumerate(shards(utts[split], config.data.shards))]
              for split in ("train", "test")}
     audio_refs = {split: [f.result() for f in futs] for split, futs in audio.items()}
@@ -195,7 +209,7 @@ def speech(config: SpeechStageConfig | None = None, preset: Preset = Preset.quic
                         RowKind.SELF_TRAINED))
     selected = SPEECH_CRITERION.best([best_gan] + [r for r, k in trained if k is RowKind.SELF_TRAINED],
                                      lambda r: r.meta["criterion"])
-    model = package_model.with_options(**opts).submit(selected, segmenter, text_ref, cfg)
+    model = package_model.with_options(**opts).submit(selected, segmenter, text_ref, cfg, encoder)
 
     # every trained model has a row (criterion at least), evaluated or not
     rows = [_row(r.meta["origin"], kind, r.meta["criterion"], None, r, r == selected) for r, kind in trained]

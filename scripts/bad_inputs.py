@@ -40,6 +40,7 @@ from components.speech.lm import NgramLM
 from components.speech.model import SpeechModel
 from components.speech.phones import PHONES, Lexicon
 from components.speech.segment import fit_segmenter
+from components.speech.ssl import SslEncoder
 from components.store import ArtifactStore
 
 WORDS = {"en": "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split(),
@@ -91,6 +92,21 @@ def translation_model(directory: Path) -> Path:
     directory.mkdir(parents=True)
     save_bundle(directory, model.state_dict(), vocabs, config, {"origin": "bad-inputs check"})
     return directory
+
+
+def tiny_checkpoint(path: Path) -> Path:
+    """A randomly initialised wav2vec 2.0 (2 small transformer layers) in the torchaudio format."""
+    from torchaudio.models import wav2vec2_model
+
+    config = dict(extractor_mode="group_norm", extractor_conv_layer_config=[(16, 10, 5)] + [(16, 3, 2)] * 4
+                  + [(16, 2, 2)] * 2, extractor_conv_bias=False, encoder_embed_dim=32, encoder_projection_dropout=0.0,
+                  encoder_pos_conv_kernel=8, encoder_pos_conv_groups=4, encoder_num_layers=2, encoder_num_heads=2,
+                  encoder_attention_dropout=0.0, encoder_ff_interm_features=64, encoder_ff_interm_dropout=0.0,
+                  encoder_dropout=0.0, encoder_layer_norm_first=False, encoder_layer_drop=0.0)
+    torch.manual_seed(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    SslEncoder(wav2vec2_model(**config, aux_num_out=None).eval(), config, False, str(path)).save(path)
+    return path
 
 
 def speech_model(directory: Path, wavs: list[Path]) -> Path:
@@ -217,6 +233,14 @@ def _speech_cases(work: Path) -> list[Case]:
         named = {"missing audio folder": "none", "folder without audio": "files", "folder of corrupt audio": "corrupt",
                  "binary text file": "binary.bin"}[name]
         speech.append(Case(f"speech: {name}", ["speech", "--config", str(config)], (named,)))
+    # a pretrained model for ssl features that cannot be read, or lacks the layer asked for (the
+    # other checkpoint problems take the same path: tests/components/speech/test_ssl.py names them)
+    tiny = tiny_checkpoint(work / "models" / "tiny-wav2vec2.pt")
+    truncated = _write(work / "files" / "truncated.pt", tiny.read_bytes()[:2000])
+    speech += [Case("speech: truncated checkpoint", ["speech", "--features-checkpoint", str(truncated)],
+                    ("truncated.pt",)),
+               Case("speech: layer beyond the model", ["speech", "--features-checkpoint", str(tiny),
+                                                       "--features-layer", "7"], ("tiny-wav2vec2.pt", "7"))]
     return speech
 
 

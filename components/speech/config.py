@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.split import SplitConfig
 from components.device import DeviceRequest
@@ -21,6 +21,13 @@ class _Frozen(BaseModel):
 class FeatureKind(str, Enum):
     mfcc = "mfcc"      # 13 cepstra: decorrelated, what the DESIGN measurements used
     logmel = "logmel"  # log mel filterbank energies
+    ssl = "ssl"        # a layer of a pretrained wav2vec 2.0 / HuBERT / XLS-R model (wav2vec-U's input)
+
+
+class CheckpointFormat(str, Enum):
+    torchaudio = "torchaudio"    # torch.save({'config': wav2vec2_model kwargs, 'state_dict': ...})
+    fairseq = "fairseq"          # fairseq's wav2vec 2.0 / HuBERT / XLS-R pretraining checkpoint (.pt)
+    huggingface = "huggingface"  # transformers' save_pretrained directory (Wav2Vec2 / HuBERT)
 
 
 class FeaturesConfig(_Frozen):
@@ -31,6 +38,23 @@ class FeaturesConfig(_Frozen):
     features_hop_ms: float = Field(10.0, gt=0)     # frame shift: 100 frames per second
     features_deltas: int = Field(2, ge=0, le=2)    # 0: none, 1: +delta, 2: +delta+delta-delta
     features_normalise: bool = True                # per-utterance mean/variance normalisation
+    # ssl only (window, hop, cepstra and deltas do not apply: the model fixes its 20 ms frames,
+    # and its layers already see seconds of context)
+    features_checkpoint: Path | None = None        # the pretrained model: a file, or a Hugging Face directory
+    features_format: CheckpointFormat = CheckpointFormat.torchaudio  # how that checkpoint is written
+    features_layer: int | None = Field(None, ge=1)  # transformer layer read (1-based); None: 5/8 of the
+    #   depth, as wav2vec-U reads the 15th of 24 (upper-middle layers carry the most phonetic information)
+    features_chunk_s: float = Field(30.0, ge=2)    # longer audio is encoded in chunks: attention memory
+    #   grows with the square of the length
+
+    @model_validator(mode="after")
+    def _checkpoint_with_ssl(self) -> "FeaturesConfig":
+        if self.features_kind is FeatureKind.ssl and self.features_checkpoint is None:
+            raise ValueError("features_kind 'ssl' needs features_checkpoint (the pretrained model)")
+        if self.features_kind is not FeatureKind.ssl and self.features_checkpoint is not None:
+            raise ValueError(f"features_checkpoint is set but features_kind is '{self.features_kind.value}': "
+                             f"set features_kind = 'ssl' to use it")
+        return self
 
 
 class PoolKind(str, Enum):
@@ -50,8 +74,10 @@ class SegmentConfig(_Frozen):
     segment_method: SegmentMethod = SegmentMethod.spectral_change
     segment_change_window: int = Field(3, ge=1)    # frames averaged on each side of a candidate
     segment_change_gap: int = Field(3, ge=1)       # minimum frames between two boundaries
-    segment_change_threshold: float = Field(1.5, ge=0)  # minimum peak distance (normalised units)
-    segment_change_dims: int = Field(13, ge=1)     # leading feature dims compared (static cepstra)
+    segment_change_threshold: float = Field(1.5, ge=0)  # minimum peak distance (normalised units; set on
+    #   13 dims, and distances over d dims are scaled by sqrt(13 / d) so that it fits any width)
+    segment_change_dims: int = Field(13, ge=0)     # leading feature dims compared (MFCC's static cepstra);
+    #   0 = all, as self-supervised features need (their dims have no order)
     segment_clusters: int = Field(64, ge=2)        # k-means units on frames; fewer = purer runs
     segment_kmeans_iters: int = Field(25, ge=1)
     segment_kmeans_frames: int = Field(200_000, ge=100)  # frames sampled to fit k-means
@@ -130,6 +156,15 @@ class SpeechConfig(_Frozen):
     lm: LmConfig = LmConfig()
     supervised: SupervisedConfig = SupervisedConfig()
     decode: DecodeConfig = DecodeConfig()
+
+    @model_validator(mode="after")
+    def _ssl_dims(self) -> "SpeechConfig":
+        seg = self.segment
+        if (self.features.features_kind is FeatureKind.ssl and seg.segment_method is SegmentMethod.spectral_change
+                and seg.segment_change_dims != 0):
+            raise ValueError(f"segment.segment_change_dims = {seg.segment_change_dims} compares the leading dims of "
+                             f"self-supervised features, whose order means nothing: set 0 (all dims)")
+        return self
 
 
 class SpeechDataConfig(_Frozen):

@@ -13,14 +13,19 @@ from components.speech.audio import read_audio
 from components.speech.catalog.audio import AudioShard
 from components.speech.config import FeaturesConfig
 from components.speech.corpus import Utterance
-from components.speech.features import extract_features
+from components.speech.features import extract_features, frame_seconds
+from components.speech.ssl import SslEncoder
 from components.speech.synth import AlignedPhone, synthesise
 
 
-def shard_features(utterances: Sequence[Utterance], features: FeaturesConfig) -> tuple[AudioShard, dict[str, str]]:
+def shard_features(utterances: Sequence[Utterance], features: FeaturesConfig, encoder: SslEncoder | None = None,
+                   device: torch.device | None = None) -> tuple[AudioShard, dict[str, str]]:
     """The shard's usable utterances as features (float32, (frames, dim) each) and, for each
-    one that cannot be used, its id -> why (the rest of the shard goes on)."""
-    shard, problems = AudioShard(), {}
+    one that cannot be used, its id -> why (the rest of the shard goes on).
+
+    encoder: the pretrained model for ssl features, run on `device` (CPU when None).
+    """
+    shard, problems = AudioShard(frame_s=frame_seconds(features, encoder)), {}
     with tempfile.TemporaryDirectory(prefix="speech-") as tmp:
         for u in utterances:
             try:
@@ -31,7 +36,7 @@ def shard_features(utterances: Sequence[Utterance], features: FeaturesConfig) ->
                     wave = read_audio(wav)
                 else:
                     wave = read_audio(u.path)
-                f = extract_features(wave, features, source=u.path or u.id)
+                f = extract_features(wave, features, source=u.path or u.id, encoder=encoder, device=device)
             except InputError as e:
                 problems[u.id] = str(e)
                 continue

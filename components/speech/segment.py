@@ -11,6 +11,7 @@ GAN's generator can further join adjacent segments it labels alike.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +20,11 @@ from components.errors import InputError
 from components.speech.config import PoolKind, SegmentConfig, SegmentMethod
 from components.speech.phones import encode
 from components.speech.synth import AlignedPhone, frame_labels
+
+
+# The spectral-change threshold was set on 13 compared dims (MFCC's static cepstra); a distance
+# over d dims is scaled by sqrt(13 / d), so one threshold means the same per-dim change at any width.
+CHANGE_DIMS = 13
 
 
 @dataclass(frozen=True)
@@ -145,21 +151,26 @@ def change_point_bounds(frames: torch.Tensor, window: int, min_gap: int, thresho
                         dims: int | None = None) -> torch.Tensor:
     """Segments between peaks of spectral change.
 
-    frames: (frames, dim) features; the first `dims` columns are compared. The change at frame
-    t is ||mean(frames[t-window:t]) - mean(frames[t:t+window])||; local maxima above
-    `threshold` become boundaries, highest first, each at least `min_gap` frames from the
-    others. Returns int64 (segments, 2) [start, end) bounds covering every frame.
+    frames: (frames, dim) features; the first `dims` columns are compared (all when 0 or None).
+    The change at frame t is ||mean(frames[t-window:t]) - mean(frames[t:t+window])|| scaled by
+    sqrt(CHANGE_DIMS / d) for d compared columns; local maxima above `threshold` become
+    boundaries, highest first, each at least `min_gap` frames from the others. Returns int64
+    (segments, 2) [start, end) bounds covering every frame. Raises InputError when `dims`
+    exceeds the feature width.
     """
     n = frames.shape[0]
     if n == 0:
         raise InputError("segmentation", "utterance has no frames")
+    if dims and dims > frames.shape[1]:
+        raise InputError("segment_change_dims", f"{dims} exceeds the {frames.shape[1]} dims of the features "
+                                                f"(0 compares all)")
     x = frames[:, :dims].double() if dims else frames.double()
     cs = torch.cat([torch.zeros(1, x.shape[1], dtype=x.dtype, device=x.device), x.cumsum(0)])
     t = torch.arange(n, device=x.device)
     lo, hi = (t - window).clamp_min(0), (t + window).clamp_max(n)
     left = (cs[t] - cs[lo]) / (t - lo).clamp_min(1)[:, None]
     right = (cs[hi] - cs[t]) / (hi - t).clamp_min(1)[:, None]
-    change = (left - right).norm(dim=1).cpu()
+    change = (left - right).norm(dim=1).cpu() * math.sqrt(CHANGE_DIMS / x.shape[1])
     change[0] = 0.0
     peak = torch.zeros(n, dtype=torch.bool)
     if n > 2:
@@ -276,13 +287,16 @@ def segment_labels(bounds: torch.Tensor, frame_labels: list[int]) -> list[int]:
 
 
 def segment_shard(feats: list[torch.Tensor], alignments: list[list[AlignedPhone] | None], model: SegmentModel,
-                  cfg: SegmentConfig) -> tuple[list[torch.Tensor], list[torch.Tensor], list[list[int] | None]]:
-    """Segment and pool each utterance ((frames, dim) features): its (segments, dim) features,
-    (segments, 2) bounds, and majority phone ids per segment where an alignment gives them."""
+                  cfg: SegmentConfig, frame_s: float
+                  ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[list[int] | None]]:
+    """Segment and pool each utterance ((frames, dim) features, one frame every `frame_s`
+    seconds): its (segments, dim) features, (segments, 2) bounds, and majority phone ids per
+    segment where an alignment gives them."""
     xs, bounds, labels = [], [], []
     for f, ali in zip(feats, alignments):
         seg = segment_utterance(f, model, cfg)
         xs.append(seg.features)
         bounds.append(seg.bounds)
-        labels.append(None if ali is None else segment_labels(seg.bounds, encode(frame_labels(ali, f.shape[0]))))
+        labels.append(None if ali is None
+                      else segment_labels(seg.bounds, encode(frame_labels(ali, f.shape[0], frame_s))))
     return xs, bounds, labels

@@ -33,7 +33,7 @@ def segment_audio(audio: ArtifactRef, segmenter: ArtifactRef, segment: SegmentCo
     model = Segmenter.load(store().path(segmenter)).model
     shard = AudioShard.load(store().path(audio))
     alignments = shard.alignments()
-    xs, bounds, labels = segment_shard(shard.feats, alignments, model, segment)
+    xs, bounds, labels = segment_shard(shard.feats, alignments, model, segment, shard.frame_s)
     segments = Segments(xs, bounds, labels, [m["id"] for m in shard.manifest],
                         [None if a is None else [p.phone for p in a] for a in alignments],
                         [m["text"] for m in shard.manifest])

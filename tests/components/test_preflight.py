@@ -114,3 +114,25 @@ def test_decode_lines_is_strict_utf8_with_universal_newlines():
         decode_lines(b"\xff\xfe\x00")
     with pytest.raises(InputError, match="stdin: binary data"):
         decode_lines(b"ab\x00cd\n")
+
+
+def test_speech_front_end_is_checked_before_the_flow(tmp_path):
+    from components.preflight import check_speech_features
+    from components.speech.config import FeatureKind, FeaturesConfig, SegmentConfig, SpeechConfig
+    from tests.components.speech.test_ssl import save_torchaudio, tiny_model
+
+    assert check_speech_features(SpeechConfig()) == 0.025  # one 25 ms MFCC window
+    with pytest.raises(InputError, match="segment_change_dims: 40 exceeds the 39 dims"):
+        check_speech_features(SpeechConfig(segment=SegmentConfig(segment_change_dims=40)))
+    model = save_torchaudio(tiny_model("wav2vec2"), "wav2vec2", tmp_path / "w.pt")
+
+    def ssl(path, layer=None):
+        return SpeechConfig(features=FeaturesConfig(features_kind=FeatureKind.ssl, features_checkpoint=path,
+                                                    features_layer=layer),
+                            segment=SegmentConfig(segment_change_dims=0))
+
+    assert check_speech_features(ssl(model, 2)) == 400 / 16000  # the model's receptive field
+    with pytest.raises(InputError, match=r"w\.pt: features_layer 3 is beyond"):
+        check_speech_features(ssl(model, 3))
+    with pytest.raises(InputError, match=r"gone\.pt: no such checkpoint"):
+        check_speech_features(ssl(tmp_path / "gone.pt"))

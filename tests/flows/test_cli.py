@@ -96,3 +96,17 @@ def test_align_runs_alone_on_a_users_vectors_and_backtranslate_refuses_an_unknow
     assert "Traceback" not in wrong.stdout + wrong.stderr
     unknown = run_cli("backtranslate", "--alignment", "0123456789ab", data_dir=data_dir)
     assert unknown.returncode == 2 and "0123456789ab" in _last_line(unknown)
+
+
+def test_features_checkpoint_flag_reads_a_pretrained_layer(tmp_path):
+    from components.speech.config import CheckpointFormat, FeatureKind, SpeechStageConfig
+    from flows.cli import _with_checkpoint
+
+    base = SpeechStageConfig()
+    cfg = _with_checkpoint(base, tmp_path / "w.pt", CheckpointFormat.fairseq, 5)
+    f = cfg.speech.features
+    assert (f.features_kind, f.features_checkpoint, f.features_format, f.features_layer) == (
+        FeatureKind.ssl, tmp_path / "w.pt", CheckpointFormat.fairseq, 5)
+    assert cfg.speech.segment.segment_change_dims == 0  # self-supervised dims have no order
+    assert cfg.data == base.data and cfg.speech.gan == base.speech.gan
+    assert _with_checkpoint(base, tmp_path / "w.pt", None, None).speech.features.features_layer is None

@@ -10,20 +10,22 @@ from components.speech.catalog.audio import AudioShard
 from components.speech.catalog.recogniser import Recogniser
 from components.speech.catalog.segments import Segments
 from components.speech.catalog.text import PhonemisedText
-from components.speech.config import (DecodeConfig, DiscriminatorConfig, GanConfig, GeneratorConfig, SegmentConfig,
-                                      SpeechConfig, SpeechDataConfig, SupervisedConfig)
+from components.speech.config import (CheckpointFormat, DecodeConfig, DiscriminatorConfig, FeatureKind, GanConfig,
+                                      GeneratorConfig, SegmentConfig, SpeechConfig, SpeechDataConfig, SupervisedConfig)
 from components.speech.corpus import Utterance
 from components.speech.model import SpeechModel, transcribe_files
 from components.speech.phones import words_of
 from components.speech.supervised import Reference
 from components.speech.synth import synthesise
-from tasks.speech.data import prepare_audio
+from components.store import hash_path
+from tasks.speech.data import import_encoder, prepare_audio
 from tasks.speech.evaluate import evaluate_baseline, evaluate_chance, evaluate_recogniser
 from tasks.speech.package import package_model
 from tasks.speech.segment import fit_segmentation, segment_audio
 from tasks.speech.text import prepare_text
 from tasks.speech.train import self_train, train_gan_seed, train_reference
 from tasks.store import store
+from tests.components.speech.test_ssl import save_fairseq, tiny_model
 
 pytestmark = [pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed"),
               # tasks called outside a flow log locally only; that is what these tests do
@@ -158,3 +160,37 @@ def test_packaged_model_transcribes_like_the_recogniser(stage, gan):
     out = transcribe_files(SpeechModel.load(path), [wav], torch.device("cpu"), words=False)[0]
     ev = evaluate_recogniser(gan, stage["test"], stage["text"], CONFIG, decode=False)
     assert out.error is None and " ".join(out.phones) == ev.hyps[0]
+
+
+def test_ssl_front_end_through_the_tasks(stage, tmp_path):
+    """A tiny random wav2vec 2.0 (a fairseq file) imported into the store by content, then audio
+    at 20 ms frames, segments, one GAN seed and a packaged model that links the stored encoder."""
+    checkpoint = save_fairseq(tiny_model("wav2vec2"), "wav2vec2", tmp_path / "w.pt")
+    cfg = SpeechConfig.model_validate({
+        **CONFIG.model_dump(), "segment": {**CONFIG.segment.model_dump(), "segment_change_dims": 0,
+                                           "segment_pca_dim": 8},
+        "features": {"features_kind": FeatureKind.ssl, "features_checkpoint": checkpoint,
+                     "features_format": CheckpointFormat.fairseq}})
+    encoder = import_encoder(cfg.features, hash_path(checkpoint))
+    assert {k: encoder.meta[k] for k in ("layers", "layer", "dim", "stride")} == {
+        "layers": 2, "layer": 2, "dim": 32, "stride": 320}
+    utts = [Utterance(f"ssl-{i}", t, v) for i, (t, v) in enumerate(TRAIN)]
+    audio = prepare_audio(utts, cfg.features, "ssl", 0, encoder, "cpu")
+    shard = AudioShard.load(store().path(audio))
+    assert shard.frame_s == 0.02 and all(f.shape[1] == 32 for f in shard.feats)
+    segmenter = fit_segmentation([audio], cfg.segment)
+    train = [segment_audio(audio, segmenter, cfg.segment)]
+    assert all(lab is not None for lab in Segments.load(store().path(train[0])).labels)
+    gan = train_gan_seed(train, stage["text"], [], cfg.gan, cfg.lm, 0, "cpu")
+    model = package_model(gan, segmenter, stage["text"], cfg, encoder)
+    linked, stored = store().path(model) / "encoder.pt", store().path(encoder) / "encoder.pt"
+    assert linked.stat().st_ino == stored.stat().st_ino  # one copy on disk
+    wav = stage["root"] / "ssl.wav"
+    synthesise(TEST[0][0], TEST[0][1], wav)
+    checkpoint.unlink()  # the model needs its own copy only
+    out = transcribe_files(SpeechModel.load(store().path(model)), [wav], torch.device("cpu"), words=False)[0]
+    assert out.error is None and out.phones
+    save_fairseq(tiny_model("wav2vec2", seed=1), "wav2vec2", checkpoint)  # same path, new weights
+    other = import_encoder(cfg.features, hash_path(checkpoint))
+    assert other.sha256 != encoder.sha256
+    assert prepare_audio(utts, cfg.features, "ssl", 0, other, "cpu").sha256 != audio.sha256

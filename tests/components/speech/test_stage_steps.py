@@ -96,6 +96,7 @@ def test_shard_features_and_segment_shard_on_speech(flite_corpus, tmp_path):
     assert [a.phone for a in alignments[0]] == [a.phone for a in flite_corpus[0][1]]
     cfg = SegmentConfig(segment_clusters=8, segment_pca_dim=16, segment_kmeans_iters=5)
     model = fit_segmenter(shard.feats, cfg, seed=0, device=torch.device("cpu"))
-    xs, bounds, labels = segment_shard(shard.feats, [alignments[0], None], model, cfg)
+    assert shard.frame_s == 0.01
+    xs, bounds, labels = segment_shard(shard.feats, [alignments[0], None], model, cfg, shard.frame_s)
     assert [x.shape[0] for x in xs] == [b.shape[0] for b in bounds] == [len(labels[0]), xs[1].shape[0]]
     assert labels[1] is None and SILENCE_ID in labels[0]
