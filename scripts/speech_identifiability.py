@@ -34,10 +34,11 @@ from components.speech.catalog.segments import Segments
 from components.speech.catalog.text import PhonemisedText
 from components.speech.config import GanConfig, GeneratorConfig, LmConfig, SupervisedConfig
 from components.speech.criterion import phone_lm, weighted_lm_ppl
-from components.speech.gan import train_gan, transcribe
+from components.speech.gan import TrainedGenerator, train_gan, transcribe
 from components.speech.metrics import phone_error_rate, reference_phones
 from components.speech.normalise import normalise_by_group, voice_of
 from components.speech.phones import PHONES, decode_ids, flite_phonemise
+from components.speech.supervised import train_supervised
 
 
 def main() -> None:
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--code-penalty", type=float, default=GanConfig().gan_code_penalty)
     parser.add_argument("--smoothness", type=float, default=GanConfig().gan_smoothness_weight)
     parser.add_argument("--gumbel", action="store_true", help="hard Gumbel-softmax outputs: one-hot like the text")
+    parser.add_argument("--hidden", type=int, default=0, help="hidden conv units of the generator (0: the GAN's linear one)")
     parser.add_argument("--json", type=Path, help="write the trajectory here")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -79,7 +81,7 @@ def main() -> None:
                     gan_adversarial_weight=args.adversarial_weight,
                     gan_gradient_penalty=args.gp, gan_code_penalty=args.code_penalty,
                     gan_smoothness_weight=args.smoothness,
-                    generator=GeneratorConfig(generator_gumbel=args.gumbel))
+                    generator=GeneratorConfig(generator_gumbel=args.gumbel, generator_hidden=args.hidden))
     device = torch.device("cpu")
 
     def test_per(g: torch.nn.Module) -> float:
@@ -89,7 +91,7 @@ def main() -> None:
         return weighted_lm_ppl(hyps, lm)
 
     t0 = time.perf_counter()
-    labelled = train_supervised_linear(train_x, train.labels, cfg, device)
+    labelled = train_labelled(train_x, train.labels, cfg, device)
     g0 = labelled.generator(cfg.generator, device)
     start = {"step": 0, "test_per": test_per(g0),
              "score": criterion(transcribe(g0, train_x[:cfg.gan_eval_utterances], device))}
@@ -108,11 +110,12 @@ def main() -> None:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}))
 
 
-def train_supervised_linear(x, labels, cfg: GanConfig, device: torch.device):
-    from components.speech.supervised import train_supervised
-
+def train_labelled(x: list[torch.Tensor], labels: list[list[int]], cfg: GanConfig,
+                   device: torch.device) -> TrainedGenerator:
+    """The GAN's generator (its hidden width included) trained on the segment labels."""
     return train_supervised(x, labels, len(PHONES), cfg.generator,
-                            SupervisedConfig(supervised_hidden=0, supervised_steps=3000), device, seed=0)
+                            SupervisedConfig(supervised_hidden=cfg.generator.generator_hidden, supervised_steps=3000),
+                            device, seed=0)
 
 
 if __name__ == "__main__":

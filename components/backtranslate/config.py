@@ -43,8 +43,10 @@ class NoiseConfig(_Frozen):
 class TrainConfig(_Frozen):
     """Denoising + on-the-fly back-translation, with the loss-weight schedule and checkpoints."""
 
-    steps: int = Field(3000, ge=1)                # optimiser updates (each: both languages, both losses)
-    max_minutes: float | None = Field(None, gt=0)  # time budget: past it, a last checkpoint and stop (None: none)
+    steps: int = Field(3000, ge=1)                # optimiser updates (each: both languages, both losses): the budget
+    #   (in steps, so a loaded machine takes longer but trains the same model)
+    max_minutes: float | None = Field(None, gt=0)  # safety cap on training time: past it, a last checkpoint
+    #   and stop, recorded as `time_capped` and logged (None: none)
     max_len: int = Field(40, ge=2)                # longer training sentences are left out
     max_sentences: int | None = Field(None, ge=1)  # per language, the first N kept (None: all)
     tokens_per_batch: int = Field(1500, ge=16)    # per language and loss, padded tokens

@@ -195,6 +195,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     seconds: float
     resumed_from: int  # step of the checkpoint training started from (0: fresh)
+    time_capped: bool = False  # `max_minutes` ended training before `steps`: the model depends on the pace
 
     def summary(self) -> dict[str, Any]:
         """What the model artifact records about its training: the selected checkpoint and its
@@ -207,7 +208,7 @@ class TrainResult:
                 "steps": self.history[-1]["step"] if self.history else 0,
                 "train_seconds": round(self.seconds, 1),
                 "tokens_per_second": round(sum(r["tokens_per_second"] for r in trained) / max(1, len(trained)), 1),
-                "resumed_from": self.resumed_from}
+                "resumed_from": self.resumed_from, "time_capped": self.time_capped}
 
 
 def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None = None,
@@ -233,7 +234,7 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
     maps = [torch.from_numpy(m) for m in data.word_maps]
     autocast = device.type == "cuda" and c.mixed_precision
     sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
-    clock, steps_here = time.perf_counter(), 0
+    clock, steps_here, capped = time.perf_counter(), 0, False
     model.train()
     while state.step < c.steps:
         for group in optimizer.param_groups:
@@ -293,11 +294,12 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
                 on_checkpoint(row)
             sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
             clock = time.perf_counter()
-            if out_of_time:
+            if out_of_time and state.step < c.steps:
+                capped = True
                 break
         if stop_after is not None and steps_here >= stop_after:
             break
     if state.best_state is None:  # stopped before the first checkpoint (tests)
         state.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
     return TrainResult(state.best_state, state.best_step, state.best_criterion, state.history,
-                       state.seconds, resumed_from)
+                       state.seconds, resumed_from, capped)

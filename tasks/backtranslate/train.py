@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from components.align.catalog import AlignedExport
 from components.backtranslate.bundle import save_bundle
@@ -48,6 +48,10 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
         data = prepare_corpora(train_lines, valid_lines, tm.vocabs, lexicons, config, names)  # type: ignore[arg-type]
         result = train(tm, data, config, checkpoint=run_dir / "checkpoint.pt", fingerprint=key,
                        on_step=progress.update)
+    if result.time_capped:
+        get_run_logger().warning(
+            f"time cap of {config.train.max_minutes} minutes reached at step {result.history[-1]['step']} of "
+            f"{config.train.steps}: this model depends on the machine's pace (raise `max_minutes` or lower `steps`)")
     meta = {"pair": "-".join(langs), **result.summary(), "seconds": round(time.perf_counter() - start, 1),
             "alignment": alignment.sha256, "alignment_method": alignment.meta.get("method"),
             "alignment_seed": alignment.meta.get("seed"), "device": str(dev)}

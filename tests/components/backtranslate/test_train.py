@@ -165,6 +165,20 @@ def test_expected_steps_follow_the_time_budget():
     assert expected_steps(50, 60.0, tiny_config(steps=1000).train) == 1000  # no budget
 
 
+def test_the_step_budget_not_the_pace_decides_the_model(pair):
+    # the same config trained at full speed and with every step slowed down (a loaded machine)
+    # gives the same weights: the budget is in steps, the time cap far away does not fire
+    config = tiny_config(steps=12, checkpoint_every=6, max_minutes=60)
+    runs = []
+    for delay in (0.0, 0.02):
+        tm, data = fresh(pair, config)
+        result = train(tm, data, config, on_step=lambda *_: time.sleep(delay))
+        runs.append(result)
+    assert [r.history[-1]["step"] for r in runs] == [12, 12] and not any(r.time_capped for r in runs)
+    for k, v in runs[0].best_state.items():
+        torch.testing.assert_close(runs[1].best_state[k], v, rtol=0, atol=0)
+
+
 def test_time_budget_ends_training_with_a_checkpoint(pair, tmp_path):
     config = tiny_config(steps=1000, checkpoint_every=500, max_minutes=1e-6)
     tm, data = fresh(pair, config)
@@ -172,6 +186,7 @@ def test_time_budget_ends_training_with_a_checkpoint(pair, tmp_path):
     result = train(tm, data, config, checkpoint=tmp_path / "budget.pt", fingerprint="budget",
                    on_step=lambda done, total, metrics: progress.append((done, total)))
     assert [r["step"] for r in result.history] == [1] and result.best_step == 1
+    assert result.time_capped and result.summary()["time_capped"]
     assert progress == [(1, 1)]  # the progress bar ends full, not at 1/1000
     assert torch.load(tmp_path / "budget.pt", weights_only=True)["step"] == 1
 
