@@ -112,8 +112,17 @@ class SupervisedConfig(_Frozen):
     self_train_rounds: int = Field(1, ge=0)        # rounds of retraining on the GAN's own labels
 
 
+class DecodeMethod(str, Enum):
+    # flashlight-text's CTC lexicon decoder, word LM through KenLM, on emissions that encode the
+    # phone string and the edit costs below
+    lexicon = "lexicon"
+    beam = "beam"      # the hand-written Python beam over a pronunciation trie (about 2 s/utterance)
+
+
 class DecodeConfig(_Frozen):
+    decode_method: DecodeMethod = DecodeMethod.lexicon
     decode_beam: int = Field(16, ge=1)             # hypotheses kept per input phone
+    decode_beam_threshold: float = Field(25.0, gt=0)  # lexicon: drop hypotheses this far (nats) below the best
     decode_lm_weight: float = Field(0.3, ge=0)     # word LM log-prob scale. WER of the supervised
     #   reference's phones on 20 training utterances, beam 8: weight 1.0 89%, 0.5 48%, 0.3 38%
     decode_word_penalty: float = Field(0.0)        # added per word (negative favours more words)
