@@ -18,6 +18,7 @@ boundary and the best `decode_beam` inside words survive each step.
 """
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 from dataclasses import dataclass
@@ -172,7 +173,13 @@ def phone_emissions(phones: Sequence[str], cfg: DecodeConfig) -> np.ndarray:
     table[BLANK, [SILENCE_ID, BLANK]] = 0.0
     frames = np.full(2 * len(ids) + 1, BLANK)
     frames[1::2] = ids
-    return np.ascontiguousarray(table[frames])
+    emissions = table[frames]
+    # a tie-break: flashlight orders hypotheses of equal score by memory address, so exact ties
+    # (frequent with a few constant costs) would make results vary from call to call; a fixed
+    # offset per (frame, token) of k * 2^-20 (k < 1024: under 0.001 nats, exact in float32 for
+    # costs up to 16) makes two paths tie only where their offsets happen to sum alike
+    emissions -= np.random.default_rng(0).integers(0, 1024, emissions.shape).astype(np.float32) * np.float32(2 ** -20)
+    return np.ascontiguousarray(emissions, dtype=np.float32)
 
 
 class FlashlightDecoder:
@@ -189,9 +196,18 @@ class FlashlightDecoder:
             raise InputError("lexicon", "has no pronunciations")
         self.cfg = cfg
         self._dict = Dictionary(self.words + [UNK])
+        # homophones of equal counts tie exactly, and flashlight orders equal scores by memory
+        # address: a distinct log10 offset per homophone (2e-6 apart, a few float32 steps; 500
+        # homophones in the Bible text) keeps the choice the same from call to call
+        spelled: dict[tuple[str, ...], list[str]] = {}
+        for w in self.words:
+            for pron in prons[w]:
+                spelled.setdefault(pron, []).append(w)
+        homophones = sorted({w for ws in spelled.values() if len(ws) > 1 for w in ws})
+        offsets = {w: -2e-6 * (r + 1) for r, w in enumerate(homophones)}
         with tempfile.TemporaryDirectory() as tmp:
             arpa = Path(tmp) / "word_lm.arpa"
-            write_arpa(lm, arpa)
+            write_arpa(lm, arpa, offsets)
             self._lm = KenLM(str(arpa), self._dict)
         self._trie = Trie(len(PHONES) + 1, SILENCE_ID)
         unigram = self._lm.start(True)
@@ -200,12 +216,20 @@ class FlashlightDecoder:
             for pron in prons[w]:
                 self._trie.insert([PHONE_INDEX[p] for p in pron], i, score)
         self._trie.smear(SmearingMode.MAX)
+        self._decoder = self._search(cfg)
+
+    def _search(self, cfg: DecodeConfig) -> LexiconDecoder:
         options = LexiconDecoderOptions(
             beam_size=cfg.decode_beam, beam_size_token=len(PHONES) + 1, beam_threshold=cfg.decode_beam_threshold,
             lm_weight=cfg.decode_lm_weight * math.log(10), word_score=-cfg.decode_word_penalty,
             unk_score=-math.inf, sil_score=0.0, log_add=False, criterion_type=CriterionType.CTC)
-        self._decoder = LexiconDecoder(options, self._trie, self._lm, SILENCE_ID, BLANK,
-                                       self._dict.get_index(UNK), [], False)
+        return LexiconDecoder(options, self._trie, self._lm, SILENCE_ID, BLANK, self._dict.get_index(UNK), [], False)
+
+    def reconfigured(self, cfg: DecodeConfig) -> "FlashlightDecoder":
+        """The same lexicon, LM and trie under other weights, costs or beam (no ARPA rebuilt)."""
+        other = copy.copy(self)
+        other.cfg, other._decoder = cfg, self._search(cfg)
+        return other
 
     def __call__(self, phones: Sequence[str]) -> list[str]:
         """Best word sequence for one utterance's phones (symbols of `PHONES`, silence allowed);

@@ -111,8 +111,9 @@ class NgramLM:
 UNK = "<unk>"
 
 
-def write_arpa(lm: NgramLM, path: Path) -> None:
-    """Write a word LM (string tokens) as an ARPA backoff model that scores as `lm.prob` does.
+def write_arpa(lm: NgramLM, path: Path, offsets: dict[str, float] | None = None) -> None:
+    """Write a word LM (string tokens) as an ARPA backoff model that scores as `lm.prob` does;
+    `offsets` (log10) are added to every probability of their word (a decoder's tie-breaks).
 
     Interpolated absolute discounting gives a word w unseen after h the probability
     lambda(h) * p(w|h'), so the backoff form is exact: each seen n-gram gets its interpolated
@@ -155,5 +156,6 @@ def write_arpa(lm: NgramLM, path: Path) -> None:
             f.write(f"\n\\{n + 1}-grams:\n")
             for gram, logp in level.items():
                 bo = backoff.get(gram)
+                logp += offsets.get(gram[-1], 0.0) if offsets else 0.0
                 f.write(f"{logp:.7f}\t{' '.join(gram)}" + (f"\t{bo:.7f}\n" if bo is not None and n < order - 1 else "\n"))
         f.write("\n\\end\\\n")

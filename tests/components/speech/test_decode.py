@@ -65,7 +65,9 @@ def test_lexicon_decoder_reaches_the_beams_best_cost():
         phones = [rng.choice(speech) if rng.random() < 0.2 else p for p in text_to_phones(rng.choice(TEXT), LEX)
                   if rng.random() > 0.1]
         phones.insert(rng.randrange(len(phones) + 1), rng.choice(speech))
-        assert fast.search(phones)[0] == pytest.approx(beam_search(phones, trie, lm, cfg)[0], abs=1e-3)
+        best = beam_search(phones, trie, lm, cfg)[0]
+        tie_breaks = (2 * len(phones) + 1) * 2 ** -10  # what the emissions' tie-break offsets add at most
+        assert best - 1e-6 <= fast.search(phones)[0] <= best + tie_breaks
 
 
 def test_batched_equals_one_by_one():
@@ -81,6 +83,9 @@ def test_phone_emissions_encode_the_edit_costs():
     e = phone_emissions(["g", SILENCE, "g"], cfg)
     g, sil = PHONE_INDEX["g"], PHONE_INDEX[SILENCE]
     assert e.shape == (7, len(PHONES) + 1) and e.dtype == np.float32
+    assert np.array_equal(e, phone_emissions(["g", SILENCE, "g"], cfg))
+    assert len(np.unique(e[1])) > 3 and (e <= 0).all()  # offsets tell equal costs apart
+    e = e.round(2)  # the tie-break offsets are under 0.001
     assert all(e[t, BLANK] == 0 and e[t, sil] == 0 and e[t, g] == -3 for t in (0, 2, 4, 6))  # slack
     assert e[1, g] == 0 and e[1, PHONE_INDEX["k"]] == -1 and e[1, BLANK] == -2 and e[1, sil] == -2
     assert e[3, sil] == 0 and e[3, BLANK] == -2 and e[3, g] < -100
@@ -91,3 +96,27 @@ def test_phone_emissions_encode_the_edit_costs():
 def test_empty_lexicon_is_refused():
     with pytest.raises(InputError, match="lexicon"):
         FlashlightDecoder(Lexicon({"x": [()]}, use_t2p=False), _lm(), DecodeConfig())
+
+
+def test_reconfigured_decoder_equals_a_fresh_one():
+    lm = _lm()
+    base = FlashlightDecoder(LEX, lm, DecodeConfig())
+    phones = [p for p in text_to_phones(TEXT[0], LEX) if p != "g"] + ["k"]
+    for cfg in (DecodeConfig(decode_lm_weight=2.0, decode_word_penalty=3.0), DecodeConfig(decode_ins_cost=0.5)):
+        (cost, words), (fresh_cost, fresh_words) = base.reconfigured(cfg).search(phones), \
+            FlashlightDecoder(LEX, lm, cfg).search(phones)
+        assert cost == pytest.approx(fresh_cost) and words == fresh_words
+        assert cost != pytest.approx(base.search(phones)[0])
+
+
+def test_homophones_of_equal_counts_decode_the_same_every_time():
+    # equal LM scores tie exactly, and flashlight would order the tie by memory address
+    lex = Lexicon({"the": [("dh", "ah")], "hoary": [("hh", "ao", "r", "iy")], "hori": [("hh", "ao", "r", "iy")],
+                   "whorey": [("hh", "ao", "r", "iy")]}, use_t2p=False)
+    lm = NgramLM.fit([["the", "hoary"], ["the", "hori"], ["the", "whorey"]], order=2)
+    phones = ["dh", "ah", "hh", "ao", "r", "iy", "dh", "ah", "hh", "ao", "r", "iy"]
+    outputs = set()
+    for _ in range(5):
+        decode = FlashlightDecoder(lex, lm, DecodeConfig())
+        outputs.update(tuple(decode(phones)) for _ in range(10))
+    assert len(outputs) == 1 and len(next(iter(outputs))) == 4

@@ -64,6 +64,20 @@ def test_arpa_read_by_kenlm_scores_as_the_lm(order, tmp_path):
     assert checked == sum(len(words) ** k for k in range(order)) * (len(words) + 1)
 
 
+def test_arpa_offsets_shift_their_word_only(tmp_path):
+    lm = NgramLM.fit([["a", "b"], ["b", "a", "a"]], order=2)
+    write_arpa(lm, tmp_path / "plain.arpa")
+    write_arpa(lm, tmp_path / "shifted.arpa", {"b": -0.25})
+    index = Dictionary(["a", "b"])
+    plain, shifted = KenLM(str(tmp_path / "plain.arpa"), index), KenLM(str(tmp_path / "shifted.arpa"), index)
+    for history in ([], [0], [1]):
+        states = [plain.start(False), shifted.start(False)]
+        for w in history:
+            states = [m.score(s, w)[0] for m, s in zip((plain, shifted), states)]
+        for w, shift in ((0, 0.0), (1, -0.25)):
+            assert shifted.score(states[1], w)[1] - plain.score(states[0], w)[1] == pytest.approx(shift, abs=1e-6)
+
+
 def test_arpa_refuses_a_token_it_cannot_write(tmp_path):
     with pytest.raises(InputError, match="ARPA"):
         write_arpa(NgramLM.fit([["two words"]], order=2), tmp_path / "lm.arpa")
