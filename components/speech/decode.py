@@ -10,7 +10,10 @@ written as ARPA and read by KenLM. The phone string becomes emissions (`phone_em
 frame per input phone (0 for that phone, -sub for the others, -del for blank), and around each a
 "slack" frame where blank is free and any phone is an insertion (-ins); the slack frames also
 give CTC the blank it needs between two equal phones. Hypotheses are in C++, LM look-ahead is
-smeared over the trie.
+smeared over the trie; hypotheses merge only with the same word history (flashlight tells KenLM
+states apart by identity), hence a wider beam than the Python one. The recogniser's per-segment
+log-posteriors could serve as emissions directly (as wav2vec-U decodes); the stage decodes its
+phone strings so that both decoders and the PER see the same input.
 
 `DecodeMethod.beam`: the hand-written Python beam. It consumes the input phones left to right;
 hypotheses sharing a trie node and LM context are recombined; the best `decode_beam` at a word
@@ -186,7 +189,8 @@ class FlashlightDecoder:
     """flashlight-text's lexicon decoder over `lexicon`'s pronunciations with `lm` through KenLM.
 
     KenLM scores are log10, the emissions nats: the LM weight is scaled by ln 10 so that a word
-    costs -decode_lm_weight * ln p(word | history) + decode_word_penalty, as in the beam.
+    costs -decode_lm_weight * ln p(word | history) + decode_word_penalty, as in the beam. One
+    search at a time per instance (the decoder keeps its hypotheses in the object).
     """
 
     def __init__(self, lexicon: Lexicon, lm: NgramLM, cfg: DecodeConfig) -> None:
