@@ -14,7 +14,7 @@ from components.backtranslate.config import (BacktranslateStageConfig, DecodeCon
                                              ModelConfig, TrainConfig, TranslateConfig)
 from components.corpus import CorpusConfig
 from components.embeddings import EmbeddingConfig
-from components.speech.config import (DecodeConfig, GanConfig, SpeechConfig, SpeechDataConfig, SpeechStageConfig,
+from components.speech.config import (GanConfig, SpeechConfig, SpeechDataConfig, SpeechStageConfig,
                                       SupervisedConfig)
 
 
@@ -95,8 +95,7 @@ PRESETS: dict[Preset, StagePresets] = {
         # 600 training utterances, 100 test, 3 GAN seeds of 1,000 steps: measured 20-26 minutes
         # wall on 2 shared CPU cores, everything cached as artifacts.
         speech=SpeechStageConfig(data=SpeechDataConfig(train_utterances=600, test_utterances=100),
-                                 speech=SpeechConfig(gan=GanConfig(gan_steps=1000, gan_eval_every=200),
-                                                     decode=DecodeConfig(decode_beam=8))),
+                                 speech=SpeechConfig(gan=GanConfig(gan_steps=1000, gan_eval_every=200))),
     ),
     Preset.full: StagePresets(
         embeddings=EmbeddingConfig(dim=300, epochs=20),

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Hashable, Iterable, Sequence
+
+from components.errors import InputError
 
 BOS = "<s>"
 EOS = "</s>"
@@ -53,10 +56,17 @@ class NgramLM:
         ctx = tuple(context)[-(self.order - 1):] if self.order > 1 else ()
         if len(ctx) < self.order - 1:
             ctx = (BOS,) * (self.order - 1 - len(ctx)) + ctx
+        return self.interpolated(token, ctx)
+
+    def interpolated(self, token: Hashable, context: tuple) -> float:
+        """p(token | context) interpolated from the uniform share up to the level of `context`
+        as given (at most order-1 tokens, no BOS padding): the lower-order models of `prob`."""
+        if len(context) >= self.order:
+            raise ValueError(f"context of {len(context)} tokens for an order-{self.order} model")
         p = 1.0 / len(self.vocab)
         d = self.discount
-        for n in range(self.order):
-            h = ctx[len(ctx) - n:] if n else ()
+        for n in range(len(context) + 1):
+            h = context[len(context) - n:] if n else ()
             followers = self.counts[n].get(h)
             if not followers:
                 continue
@@ -96,3 +106,56 @@ class NgramLM:
                  counts=[{tuple(h): Counter(c) for h, c in level} for level in data["counts"]])
         lm._totals = [{h: sum(c.values()) for h, c in level.items()} for level in lm.counts]
         return lm
+
+
+UNK = "<unk>"
+
+
+def write_arpa(lm: NgramLM, path: Path, offsets: dict[str, float] | None = None) -> None:
+    """Write a word LM (string tokens) as an ARPA backoff model that scores as `lm.prob` does;
+    `offsets` (log10) are added to every probability of their word (a decoder's tie-breaks).
+
+    Interpolated absolute discounting gives a word w unseen after h the probability
+    lambda(h) * p(w|h'), so the backoff form is exact: each seen n-gram gets its interpolated
+    log10 probability and each context the weight alpha(h) = p(x|h) / p(x|h'), read off at a
+    token x seen nowhere. ARPA sentences start with one <s> where `lm` pads order-1 of them:
+    the context '<s> w..' stands for the fully padded one (the partly padded lower levels see
+    the same counts and are folded into it). <unk> gets the share of an unseen word.
+    """
+    order, unseen = lm.order, object()
+
+    def full(h: tuple) -> tuple:  # an ARPA context -> the context `lm` conditions on
+        return (BOS,) * (order - len(h)) + h[1:] if h[:1] == (BOS,) else h
+
+    def arpa_context(n: int, h: tuple) -> tuple | None:
+        if BOS not in h:
+            return h
+        return (BOS,) + tuple(t for t in h if t != BOS) if n == order - 1 else None
+
+    # n-gram -> log10 prob; KenLM reads bigram models and up, so a unigram LM gets no bigrams
+    grams: list[dict[tuple, float]] = [{} for _ in range(max(order, 2))]
+    backoff: dict[tuple, float] = {}
+    for n, level in enumerate(lm.counts):
+        for h, followers in level.items():
+            ctx = arpa_context(n, h)
+            if ctx is None:
+                continue
+            for w in followers:
+                grams[len(ctx)][ctx + (w,)] = math.log10(lm.interpolated(w, full(ctx)))
+            if ctx:
+                backoff[ctx] = math.log10(lm.interpolated(unseen, full(ctx)) / lm.interpolated(unseen, full(ctx[1:])))
+    for w in list(lm.vocab) + [UNK]:
+        grams[0].setdefault((w,), math.log10(lm.interpolated(w if w != UNK else unseen, ())))
+    grams[0][(BOS,)] = -99.0  # never predicted; present as the start context
+    for g in grams[0]:
+        if not isinstance(g[0], str) or not g[0] or any(c.isspace() for c in g[0]):
+            raise InputError(repr(g[0]), "cannot be written as an ARPA word")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\\data\\\n" + "".join(f"ngram {n + 1}={len(g)}\n" for n, g in enumerate(grams)))
+        for n, level in enumerate(grams):
+            f.write(f"\n\\{n + 1}-grams:\n")
+            for gram, logp in level.items():
+                bo = backoff.get(gram)
+                logp += offsets.get(gram[-1], 0.0) if offsets else 0.0
+                f.write(f"{logp:.7f}\t{' '.join(gram)}" + (f"\t{bo:.7f}\n" if bo is not None and n < order - 1 else "\n"))
+        f.write("\n\\end\\\n")

@@ -24,7 +24,7 @@ from components.errors import InputError, UnpairedError
 from components.speech.audio import read_audio
 from components.speech.config import (CheckpointFormat, DecodeConfig, FeatureKind, FeaturesConfig, GeneratorConfig,
                                       SegmentConfig)
-from components.speech.decode import PronunciationTrie, decode_words
+from components.speech.decode import WordDecoder, word_decoder
 from components.speech.features import extract_features
 from components.speech.gan import TrainedGenerator, transcribe
 from components.speech.lm import NgramLM
@@ -50,7 +50,7 @@ class SpeechModel:
     decode: DecodeConfig
     info: dict[str, Any] = field(default_factory=dict)  # origin, criterion, ... (for people)
     encoder: SslEncoder | None = None  # the pretrained model behind ssl features
-    _trie: PronunciationTrie | None = field(default=None, repr=False)
+    _decoder: WordDecoder | None = field(default=None, repr=False)
 
     def save(self, directory: Path, encoder_file: Path | None = None) -> None:
         """Write the files into `directory` (created).
@@ -133,9 +133,9 @@ class SpeechModel:
 
     def words(self, phones: Sequence[str]) -> list[str]:
         """Best word sequence for one utterance's phones under the lexicon and word LM."""
-        if self._trie is None:
-            self._trie = PronunciationTrie(self.lexicon)
-        return decode_words(phones, self._trie, self.word_lm, self.decode)
+        if self._decoder is None:
+            self._decoder = word_decoder(self.lexicon, self.word_lm, self.decode)
+        return self._decoder(phones)
 
 
 @dataclass(frozen=True)
