@@ -85,7 +85,8 @@ def test_builtin_corpus_end_to_end_then_cached(data_dir, tmp_path):
     selected = result.selected_row()
     assert selected in allowed and [r for r in result.rows if r.selected] == [selected]
     assert selected.criterion == min(r.criterion for r in allowed)
-    assert selected.metrics["wer"] is not None
+    # every row but chance (phones drawn at random, no words) is decoded to words
+    assert all(r.metrics["wer"] is not None for r in result.rows if r.kind is not RowKind.CHANCE)
     assert result.criterion.name == "phone-LM perplexity / phone usage^2" and not result.criterion.higher_is_better
     table = result.report().table()
     assert [t["system"] for t in table] == [r.name for r in result.rows]
