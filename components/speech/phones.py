@@ -84,14 +84,20 @@ def t2p_word(word: str) -> tuple[str, ...]:
     Returns an empty tuple when t2p yields no speech phones; raises InputError when the
     `t2p` program is missing or fails.
     """
+    return tuple(p for p in t2p(word) if p != SILENCE)
+
+
+def t2p(text: str) -> list[str]:
+    """flite's `t2p` phones of `text`, folded into `PHONES` (pauses as silence).
+
+    Raises InputError when the program is missing or fails."""
     try:
-        out = subprocess.run(["t2p", word], capture_output=True, text=True, timeout=30,
-                             check=True).stdout
+        out = subprocess.run(["t2p", text], capture_output=True, text=True, timeout=60, check=True).stdout
     except FileNotFoundError as e:
         raise InputError("t2p", "flite's t2p program is not installed (Debian package flite)") from e
     except subprocess.SubprocessError as e:
-        raise InputError(word, f"t2p failed: {e}") from e
-    return tuple(p for p in (normalise_phone(s) for s in out.split()) if p != SILENCE)
+        raise InputError(text[:60], f"t2p failed: {e}") from e
+    return [normalise_phone(s) for s in out.split()]
 
 
 @dataclass
@@ -199,13 +205,7 @@ def flite_phonemise(sentences: Sequence[str], workers: int = 4) -> list[list[int
     phonemiser that flite's synthesised audio and alignments come from. Repeated pauses are
     merged. Raises InputError when `t2p` is missing or fails on a sentence."""
     def one(text: str) -> list[int]:
-        try:
-            out = subprocess.run(["t2p", text], capture_output=True, text=True, timeout=60, check=True).stdout
-        except FileNotFoundError as e:
-            raise InputError("t2p", "flite's t2p program is not installed (Debian package flite)") from e
-        except subprocess.SubprocessError as e:
-            raise InputError(text[:60], f"t2p failed: {e}") from e
-        phones = [normalise_phone(s) for s in out.split()]
+        phones = t2p(text)
         return encode(p for i, p in enumerate(phones) if p != SILENCE or i == 0 or phones[i - 1] != SILENCE)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
