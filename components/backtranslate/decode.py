@@ -7,7 +7,8 @@ from components.backtranslate.model import Translator, batch_tensor
 from components.backtranslate.vocab import BOS_ID, EOS_ID
 
 
-def _limits(src: list[list[int]], a: float, b: int, cap: int) -> list[int]:
+def output_limits(src: list[list[int]], a: float, b: int, cap: int) -> list[int]:
+    """Longest output of each source: a * its length + b, at most `cap`."""
     return [min(int(a * len(s)) + b, cap) for s in src]
 
 
@@ -20,7 +21,7 @@ def greedy(model: Translator, src: list[list[int]], src_lang: int, tgt_lang: int
     was_training = model.training
     model.eval()
     try:
-        limits = _limits(src, max_len_a, max_len_b, model.config.max_positions - 1)
+        limits = output_limits(src, max_len_a, max_len_b, model.config.max_positions - 1)
         memory, mask = model.encode(batch_tensor(src, device, eos_id=EOS_ID), src_lang)
         cache = model.start(memory)
         tokens = torch.full((len(src),), BOS_ID, dtype=torch.long, device=device)
@@ -55,7 +56,7 @@ def beam_search(model: Translator, src: list[list[int]], src_lang: int, tgt_lang
     model.eval()
     try:
         n, k = len(src), beam
-        limits = _limits(src, max_len_a, max_len_b, model.config.max_positions - 1)
+        limits = output_limits(src, max_len_a, max_len_b, model.config.max_positions - 1)
         memory, mask = model.encode(batch_tensor(src, device, eos_id=EOS_ID), src_lang)
         memory, mask = memory.repeat_interleave(k, 0), mask.repeat_interleave(k, 0)
         cache = model.start(memory)

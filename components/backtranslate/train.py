@@ -30,6 +30,7 @@ from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
 from components.backtranslate.model import Translator, batch_tensor
 from components.backtranslate.noise import add_noise
+from components.backtranslate.throughput import greedy_call_flops, matmul_peak, model_shapes, train_flops
 from components.backtranslate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
 from components.backtranslate.wordbyword import id_map
 
@@ -196,19 +197,33 @@ class TrainResult:
     seconds: float
     resumed_from: int  # step of the checkpoint training started from (0: fresh)
     time_capped: bool = False  # `max_minutes` ended training before `steps`: the model depends on the pace
+    peak_flops_per_second: float = 0.0  # `matmul_peak` of the model's shapes, measured at the start of this call
 
     def summary(self) -> dict[str, Any]:
         """What the model artifact records about its training: the selected checkpoint and its
-        round-trip BLEU both ways, steps, time and mean throughput (target tokens per second)."""
+        round-trip BLEU both ways, steps, time and mean throughput (target tokens per second), the
+        matrix-product work of the losses (forward + backward) and of back-translation's greedy
+        generation, its rate over the training time (checkpoint evaluation left out), and that rate as a
+        fraction of the machine's matmul peak for the model's shapes."""
         best = next((r for r in self.history if r["step"] == self.best_step), {})
         trained = [r for r in self.history if r.get("tokens_per_second")]
+        flops = sum(r.get("train_flops", 0) for r in self.history)
+        gen_flops = sum(r.get("generation_flops", 0) for r in self.history)
+        step_seconds = sum(r.get("step_seconds", 0.0) for r in self.history)
+        achieved = (flops + gen_flops) / step_seconds if step_seconds > 0 else 0.0
         return {"best_step": self.best_step, "round_trip_bleu": self.best_criterion,
                 "round_trip_bleu_src": best.get("round_trip_bleu_src"),
                 "round_trip_bleu_tgt": best.get("round_trip_bleu_tgt"),
                 "steps": self.history[-1]["step"] if self.history else 0,
                 "train_seconds": round(self.seconds, 1),
                 "tokens_per_second": round(sum(r["tokens_per_second"] for r in trained) / max(1, len(trained)), 1),
-                "resumed_from": self.resumed_from, "time_capped": self.time_capped}
+                "resumed_from": self.resumed_from, "time_capped": self.time_capped,
+                "train_flops": flops, "generation_flops": gen_flops,
+                "step_seconds": round(step_seconds, 2),
+                "step_cpu_seconds": round(sum(r.get("step_cpu_seconds", 0.0) for r in self.history), 2),
+                "achieved_flops_per_second": round(achieved),
+                "peak_flops_per_second": round(self.peak_flops_per_second),
+                "peak_fraction": round(achieved / self.peak_flops_per_second, 4) if self.peak_flops_per_second else None}
 
 
 def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None = None,
@@ -224,6 +239,9 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
     that simulate an interrupted run.
     """
     c, model, device = config.train, tm.model, tm.device
+    # OpenMP keeps its team size per OS thread: in a worker thread (a Prefect task) the products would
+    # otherwise run on OpenMP's default team, whatever torch.set_num_threads said in the main thread
+    torch.set_num_threads(torch.get_num_threads())
     gen = torch.Generator().manual_seed(c.seed)
     torch.manual_seed(c.seed)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=c.lr,
@@ -233,8 +251,10 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
     batches = [length_batches(corpus, c.tokens_per_batch) for corpus in data.train]
     maps = [torch.from_numpy(m) for m in data.word_maps]
     autocast = device.type == "cuda" and c.mixed_precision
-    sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
-    clock, steps_here, capped = time.perf_counter(), 0, False
+    e = model.tables[0].shape[1]  # word-vector width
+    peak = matmul_peak(model_shapes(config.model, c.tokens_per_batch, max(map(model.vocab_size, (0, 1)))), device)
+    sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0, "flops": 0, "gen_flops": 0}
+    clock, cpu_clock, steps_here, capped = time.perf_counter(), time.process_time(), 0, False
     model.train()
     while state.step < c.steps:
         for group in optimizer.param_groups:
@@ -251,16 +271,22 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
                     total = total + w_ae * loss
                     sums["ae"] += loss.item()
                     sums["tokens"] += n
+                    sums["flops"] += train_flops(config.model, len(x), max(map(len, noisy)) + 1,
+                                                 max(map(len, x)) + 1, model.vocab_size(lang), e)
                 if w_bt > 0:
                     if state.step < c.word_by_word_steps:
                         y = [maps[lang][s].tolist() for s in x]
                     else:
                         y = greedy(model, x, lang, 1 - lang, device, max_len_a=1.3, max_len_b=5)
+                        sums["gen_flops"] += greedy_call_flops(config.model, x, y, model.vocab_size(1 - lang), e,
+                                                               1.3, 5)
                     y = [s if s else [UNK_ID] for s in y]
                     loss, n = sequence_loss(model, y, 1 - lang, x, lang, device, c.label_smoothing)
                     total = total + w_bt * loss
                     sums["bt"] += loss.item()
                     sums["tokens"] += n
+                    sums["flops"] += train_flops(config.model, len(x), max(map(len, y)) + 1,
+                                                 max(map(len, x)) + 1, model.vocab_size(lang), e)
         if not torch.isfinite(total):
             raise TrainingDiverged(f"loss is {total.item()} at step {state.step}")
         optimizer.zero_grad(set_to_none=True)
@@ -277,7 +303,7 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
             on_step(state.step, state.step if last else expected_steps(state.step, elapsed, c),
                     {"loss": total.item(), "best round-trip BLEU": max(0.0, state.best_criterion)})
         if state.step % c.checkpoint_every == 0 or last:
-            now = time.perf_counter()
+            now, cpu_now = time.perf_counter(), time.process_time()
             rt_s, rt_t = round_trip_bleu(tm, data.valid)
             state.seconds += time.perf_counter() - clock  # training and measuring
             criterion = round_trip_criterion(rt_s, rt_t)
@@ -285,6 +311,8 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
                    "bt_loss": sums["bt"] / max(1, 2 * sums["n"]), "ae_weight": w_ae,
                    "round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t, "criterion": criterion,
                    "tokens_per_second": sums["tokens"] / max(1e-9, now - clock),
+                   "train_flops": sums["flops"], "generation_flops": sums["gen_flops"],
+                   "step_seconds": now - clock, "step_cpu_seconds": cpu_now - cpu_clock,
                    "seconds": state.seconds, "best": state.keep_if_best(criterion, model)}
             state.history.append(row)
             model.train()
@@ -292,8 +320,8 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
                 save_checkpoint(checkpoint, model, optimizer, gen, state, fingerprint)
             if on_checkpoint:
                 on_checkpoint(row)
-            sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0}
-            clock = time.perf_counter()
+            sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0, "flops": 0, "gen_flops": 0}
+            clock, cpu_clock = time.perf_counter(), time.process_time()
             if out_of_time and state.step < c.steps:
                 capped = True
                 break
@@ -302,4 +330,4 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
     if state.best_state is None:  # stopped before the first checkpoint (tests)
         state.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
     return TrainResult(state.best_state, state.best_step, state.best_criterion, state.history,
-                       state.seconds, resumed_from, capped)
+                       state.seconds, resumed_from, capped, peak)
