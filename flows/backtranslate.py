@@ -90,6 +90,14 @@ class BacktranslateResult(BaseModel):
                 Column(key="sacrechrf_s2t", header=f"chrF {s}->{t}", digits=1),
                 Column(key="sacrechrf_t2s", header=f"chrF {t}->{s}", digits=1)] + tokens
 
+    def _throughput_note(self) -> str:
+        meta = self.model.meta
+        if not meta.get("peak_fraction"):  # models trained before the FLOP accounting
+            return ""
+        return (f", {meta['achieved_flops_per_second'] / 1e9:.2f} GFLOP/s of matrix products = "
+                f"{meta['peak_fraction']:.0%} of this device's {meta['peak_flops_per_second'] / 1e9:.1f} GFLOP/s "
+                f"matmul peak for the model's shapes")
+
     def report(self) -> StageReport:
         """Test BLEU / chrF of both rows, how they were scored, how the checkpoint was chosen, where
         the model is."""
@@ -103,7 +111,7 @@ class BacktranslateResult(BaseModel):
                  f"Aligned vectors: {self.alignment.meta.get('method', '?')} seed "
                  f"{self.alignment.meta.get('seed', '?')} (`{self.alignment.sha256[:12]}`). Training "
                  f"{meta.get('train_seconds', 0):.0f} s, {meta.get('tokens_per_second', 0):.0f} target tokens/s "
-                 f"on {meta.get('device')}.",
+                 f"on {meta.get('device')}{self._throughput_note()}.",
                  f"Model: `{store().path(self.model)}`"]
         return StageReport(key=f"translation-{self.pair}", title=f"Translation {self.pair}", columns=self._columns(),
                            rows=self.rows(), notes=notes, plots={"training": self.plot})
@@ -135,6 +143,10 @@ def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: Artifa
     return result
 
 
+THROUGHPUT_KEYS = ("train_flops", "generation_flops", "step_seconds", "step_cpu_seconds", "achieved_flops_per_second",
+                   "peak_flops_per_second", "peak_fraction")
+
+
 def translation_section(result: BacktranslateResult) -> dict[str, Any]:
     """DESIGN.md section 5 keys of the benchmark report, plus how the numbers were obtained."""
     def scores(metrics: dict[str, Any]) -> dict[str, float]:
@@ -158,6 +170,9 @@ def translation_section(result: BacktranslateResult) -> dict[str, Any]:
         "round_trip_bleu_tgt": meta.get("round_trip_bleu_tgt"),
         "train_seconds": meta.get("train_seconds"),
         "tokens_per_second": meta.get("tokens_per_second"),
+        # matrix-product work of training (losses forward + backward, greedy back-translation) over the
+        # training time, against a matmul of the model's shapes timed in the same run on the same device
+        **{k: meta.get(k) for k in THROUGHPUT_KEYS},
         "device": meta.get("device"),
         "beam": result.metrics.get("beam"),
         "test_sentences": result.metrics.get("test_sentences"),

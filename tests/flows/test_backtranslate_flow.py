@@ -60,6 +60,9 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
     assert section["selected_step"] == result.selected_step and section["steps"] == 30
     assert set(section["word_by_word"]) >= {"bleu_s2t", "bleu_t2s"}
     assert section["alignment"]["method"] == "planted"
+    assert section["train_flops"] > 0 and section["generation_flops"] > 0  # greedy back-translation after step 5
+    assert section["peak_flops_per_second"] > 0 and 0 < section["peak_fraction"] <= 1.5
+    assert "matmul peak" in report.markdown()
     assert (data_dir / "reports" / "translation-xa-xb.png").stat().st_size > 0
     assert not list((store.root / "checkpoints").glob("*/checkpoint.pt"))  # removed once the model is stored
 
