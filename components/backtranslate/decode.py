@@ -12,7 +12,7 @@ def output_limits(src: list[list[int]], a: float, b: int, cap: int) -> list[int]
     return [min(int(a * len(s)) + b, cap) for s in src]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def greedy(model: Translator, src: list[list[int]], src_lang: int, tgt_lang: int, device: torch.device,
            max_len_a: float = 1.5, max_len_b: int = 10) -> list[list[int]]:
     """Most likely token at each step. src: id lists without </s> -> output id lists without </s>."""
@@ -41,7 +41,7 @@ def greedy(model: Translator, src: list[list[int]], src_lang: int, tgt_lang: int
         model.train(was_training)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def beam_search(model: Translator, src: list[list[int]], src_lang: int, tgt_lang: int, device: torch.device,
                 beam: int = 4, length_penalty: float = 1.0, max_len_a: float = 1.5,
                 max_len_b: int = 10) -> list[list[int]]:

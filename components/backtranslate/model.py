@@ -79,6 +79,7 @@ class DecoderCache:
 
     self_kv: list[tuple[torch.Tensor, torch.Tensor] | None] = field(default_factory=list)
     cross_kv: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    output: torch.Tensor | None = None  # (V, d) projected word table of the target language, made at the first step
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep rows `index` (beam search)."""
@@ -179,9 +180,14 @@ class Translator(nn.Module):
     def memory_kv(self, memory: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return [layer.cross_att.kv(memory) for layer in self.decoder]
 
-    def logits(self, h: torch.Tensor, lang: int) -> torch.Tensor:
-        """(..., d) decoder states -> (..., V_lang) scores, tied to the language's projected word table."""
-        return h @ self.proj(self.table(lang)).T + self.out_bias[lang]
+    def output_table(self, lang: int) -> torch.Tensor:
+        """(V_lang, d): the language's word table projected to model space, the tied output layer."""
+        return self.proj(self.table(lang))
+
+    def logits(self, h: torch.Tensor, lang: int, output: torch.Tensor | None = None) -> torch.Tensor:
+        """(..., d) decoder states -> (..., V_lang) scores, tied to the language's projected word table
+        (`output`, when the caller already holds `output_table(lang)`)."""
+        return h @ (self.output_table(lang) if output is None else output).T + self.out_bias[lang]
 
     def forward(self, src: torch.Tensor, src_lang: int, tgt_in: torch.Tensor, tgt_lang: int) -> torch.Tensor:
         """Teacher forcing. src: (B, S); tgt_in: (B, T) starting with <s> -> logits (B, T, V_tgt)."""
@@ -201,7 +207,9 @@ class Translator(nn.Module):
         x = self.embed(tokens[:, None], tgt_lang, offset=position)
         for i, layer in enumerate(self.decoder):
             x, cache.self_kv[i] = layer(x, cache.cross_kv[i], mask, cache.self_kv[i], incremental=True)
-        return self.logits(self.dec_ln(x[:, 0]), tgt_lang)
+        if cache.output is None:  # once per search: projecting the table costs V x E x d, more than a step's layers
+            cache.output = self.output_table(tgt_lang)
+        return self.logits(self.dec_ln(x[:, 0]), tgt_lang, cache.output)
 
 
 def batch_tensor(seqs: list[list[int]], device: torch.device, bos: bool = False, eos_id: int | None = None

@@ -68,12 +68,14 @@ def greedy_steps(limits: Sequence[int], outputs: Sequence[Sequence[int]]) -> int
 def greedy_flops(c: ModelConfig, batch: int, src_len: int, steps: int, vocab: int, e: int) -> int:
     """Forward work of `decode.greedy` with its key/value cache: encode (batch, src_len), the
     encoder keys and values of each decoder layer once, then per step t one new position attending
-    to t + 1 cached positions and to the source, and the tied output layer (table projection included)."""
+    to t + 1 cached positions and to the source, and the tied output layer (its table projected once)."""
     d, b, s = c.d_model, batch, src_len
     total = _embed(c, b * s, e) + _encoder(c, b, s) + c.layers * 2 * _linear(b * s, d, d)
+    if steps:
+        total += _linear(vocab, e, d)  # the output table, projected once per search (`DecoderCache.output`)
     per_step = (_embed(c, b, e) + c.layers * (4 * _linear(b, d, d) + 2 * _linear(b, d, d) + 4 * b * s * d
                                               + _linear(b, d, c.ff) + _linear(b, c.ff, d))
-                + _logits(c, b, vocab, e))
+                + _linear(b, d, vocab))
     attended = steps * (steps + 1) // 2  # self-attention over t + 1 positions at step t
     return total + steps * per_step + c.layers * 4 * b * attended * d
 

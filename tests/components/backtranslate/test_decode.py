@@ -5,7 +5,8 @@ import torch
 
 from components.backtranslate.config import ModelConfig
 from components.backtranslate.decode import beam_search, greedy, translate_ids
-from components.backtranslate.model import Translator
+from components.backtranslate.model import Translator, batch_tensor
+from components.backtranslate.vocab import EOS_ID
 
 CPU = torch.device("cpu")
 
@@ -53,3 +54,16 @@ def test_outputs_respect_the_length_limit_and_keep_input_order():
 def test_empty_input():
     model = random_model(0)
     assert greedy(model, [], 0, 1, CPU) == [] and beam_search(model, [], 0, 1, CPU) == []
+
+
+def test_incremental_steps_give_the_teacher_forced_scores():
+    """The key/value cache and the output table projected once per search change no score."""
+    model = random_model(1)
+    src, tgt_in = batch_tensor(SOURCES, CPU, eos_id=EOS_ID), batch_tensor([[5, 6, 7, 8]] * len(SOURCES), CPU, bos=True)
+    with torch.no_grad():
+        full = model(src, 0, tgt_in, 1)
+        memory, mask = model.encode(src, 0)
+        cache = model.start(memory)
+        steps = [model.step(tgt_in[:, t], t, 1, mask, cache) for t in range(tgt_in.shape[1])]
+    assert cache.output is not None
+    torch.testing.assert_close(torch.stack(steps, 1), full, rtol=1e-4, atol=1e-5)

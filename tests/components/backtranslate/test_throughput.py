@@ -47,7 +47,9 @@ def test_generation_flops_match_torchs_count_of_greedy_search(tiny, pair, ends_a
         with torch.no_grad():
             model.out_bias[1][EOS_ID] = 1e4
     out: list[list[int]] = []
-    flops = counted(lambda: out.extend(greedy(model, SRC, 0, 1, CPU, max_len_a=1.3, max_len_b=5)))
+    # the same search under no_grad: the counter's module hooks cannot attach to inference-mode tensors
+    search = torch.no_grad()(greedy.__wrapped__)
+    flops = counted(lambda: out.extend(search(model, SRC, 0, 1, CPU, max_len_a=1.3, max_len_b=5)))
     expected = greedy_call_flops(config.model, SRC, out, model.vocab_size(1), pair.aligned[0].dim, 1.3, 5)
     assert flops == pytest.approx(expected, rel=0.1)
     assert (max(map(len, out)) == 0) == ends_at_once
