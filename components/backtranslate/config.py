@@ -62,6 +62,8 @@ class TrainConfig(_Frozen):
     checkpoint_every: int = Field(250, ge=1)      # steps between checkpoints (each measures the criterion)
     valid_sentences: int = Field(200, ge=1)       # held-out monolingual sentences per language for round-trip BLEU
     mixed_precision: bool = True                  # bfloat16 autocast on CUDA; ignored on CPU
+    threads: int | None = Field(None, ge=1)       # torch intra-op threads while training (None: the process's
+    #   setting, torch's default one per core); on a loaded shared machine 1 is far faster than a team that waits
     seed: int = 0
 
 

@@ -237,11 +237,23 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
 
     stop_after: end (without a final checkpoint) after this many steps of this call; for tests
     that simulate an interrupted run.
+
+    Runs on `config.train.threads` torch threads (the process's count when None), restored after.
     """
+    before = torch.get_num_threads()
+    # set even when unchanged: OpenMP keeps its team size per OS thread, so in a worker thread (a
+    # Prefect task) products would otherwise run on OpenMP's default team, whatever the main thread set
+    torch.set_num_threads(config.train.threads or before)
+    try:
+        return _train(tm, data, config, checkpoint, fingerprint, on_checkpoint, on_step, stop_after)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None,
+           fingerprint: str, on_checkpoint: Callable[[dict[str, Any]], None] | None,
+           on_step: Callable[[int, int, dict[str, Any]], None] | None, stop_after: int | None) -> TrainResult:
     c, model, device = config.train, tm.model, tm.device
-    # OpenMP keeps its team size per OS thread: in a worker thread (a Prefect task) the products would
-    # otherwise run on OpenMP's default team, whatever torch.set_num_threads said in the main thread
-    torch.set_num_threads(torch.get_num_threads())
     gen = torch.Generator().manual_seed(c.seed)
     torch.manual_seed(c.seed)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=c.lr,

@@ -69,3 +69,13 @@ def test_training_summary_reports_work_rate_and_fraction_of_the_peak(pair):
     assert summary["train_flops"] > 0 and summary["generation_flops"] > 0  # steps 5..9 back-translate greedily
     assert summary["step_seconds"] > 0 and summary["achieved_flops_per_second"] > 0
     assert summary["peak_flops_per_second"] > 0 and 0 < summary["peak_fraction"] <= 1.5
+
+
+def test_training_runs_on_the_configured_threads_and_restores_the_process_setting(pair):
+    config = tiny_config(steps=2, checkpoint_every=2, threads=1)
+    tm = new_model(config, pair.vocabs, pair.aligned, CPU)
+    seen: list[int] = []
+    torch.set_num_threads(2)  # the conftest fixture restores its own setting afterwards
+    train(tm, prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config), config,
+          on_step=lambda *_: seen.append(torch.get_num_threads()))
+    assert seen == [1, 1] and torch.get_num_threads() == 2
