@@ -81,9 +81,10 @@ def greedy_flops(c: ModelConfig, batch: int, src_len: int, steps: int, vocab: in
 
 
 def matmul_peak(shapes: Sequence[tuple[int, int, int]], device: torch.device, repeats: int = 5,
-                min_time_s: float = 0.01, budget_s: float = 0.5) -> float:
-    """FLOP/s of the fastest of the products (m x k) @ (k x n) for `shapes`, in float32 on `device`
-    with the current torch thread count: the machine's own peak for the model's shapes.
+                min_time_s: float = 0.01, budget_s: float = 0.5, dtype: torch.dtype = torch.float32) -> float:
+    """FLOP/s of the fastest of the products (m x k) @ (k x n) for `shapes`, in `dtype` (training's:
+    bfloat16 under CUDA autocast) on `device` with the current torch thread count: the machine's own
+    peak for the model's shapes.
 
     Each timing runs enough products back to back to last `min_time_s` (small shapes: call overhead
     and timer resolution amortised); the best of `repeats` timings counts, fewer once `budget_s` is
@@ -101,8 +102,8 @@ def matmul_peak(shapes: Sequence[tuple[int, int, int]], device: torch.device, re
         return time.perf_counter() - start
 
     for m, k, n in shapes:
-        a = torch.randn(m, k, device=device, generator=gen)
-        w = torch.randn(k, n, device=device, generator=gen)
+        a = torch.randn(m, k, device=device, generator=gen).to(dtype)
+        w = torch.randn(k, n, device=device, generator=gen).to(dtype)
         calls, seconds = 1, timed(a, w, 1)  # the first call also allocates and picks the kernel
         while seconds < min_time_s and calls < 1 << 16:
             calls *= 2

@@ -264,7 +264,8 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
     maps = [torch.from_numpy(m) for m in data.word_maps]
     autocast = device.type == "cuda" and c.mixed_precision
     e = model.tables[0].shape[1]  # word-vector width
-    peak = matmul_peak(model_shapes(config.model, c.tokens_per_batch, max(map(model.vocab_size, (0, 1)))), device)
+    peak = matmul_peak(model_shapes(config.model, c.tokens_per_batch, max(map(model.vocab_size, (0, 1)))), device,
+                       dtype=torch.bfloat16 if autocast else torch.float32)
     sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0, "flops": 0, "gen_flops": 0}
     clock, cpu_clock, steps_here, capped = time.perf_counter(), time.process_time(), 0, False
     model.train()

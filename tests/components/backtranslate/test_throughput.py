@@ -58,6 +58,7 @@ def test_generation_flops_match_torchs_count_of_greedy_search(tiny, pair, ends_a
 def test_matmul_peak_is_a_positive_rate_and_leaves_the_global_rng_alone():
     before = torch.get_rng_state()
     assert matmul_peak([(64, 32, 48), (16, 32, 100)], CPU, repeats=2) > 0
+    assert matmul_peak([(64, 32, 48)], CPU, repeats=2, dtype=torch.bfloat16) > 0  # autocast's type
     assert torch.equal(torch.get_rng_state(), before)
 
 

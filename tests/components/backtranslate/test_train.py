@@ -155,6 +155,8 @@ def test_training_and_search_run_on_cuda_with_mixed_precision(pair):
     result = train(tm, data, config)
     assert result.history[-1]["step"] == 4
     assert len(translate_text(tm, pair.test_src[:3], 0, 1, beam=2)) == 3
+    summary = result.summary()  # peak timed in bfloat16 on the GPU, as autocast computes
+    assert summary["peak_flops_per_second"] > 0 and summary["peak_fraction"] > 0
 
 
 def test_expected_steps_follow_the_time_budget():
