@@ -1,0 +1,140 @@
+"""Word-by-word translation searched with a target-language n-gram LM, with local reordering.
+
+Kim, Geng & Ney (2018): each source word proposes its top-k CSLS translations; a left-to-right
+beam search picks one per word, scored log-linearly by the lexical score and a target n-gram LM,
+so context chooses among the candidates ("banque" -> "bank", not "shore"). Beside them, the
+search may translate a source word up to `max_jump` positions ahead of the first one left
+(a window of max_jump + 1 words), for a penalty per skipped word: adjacent swaps such as
+"maison blanche" -> "white house" when the LM prefers them. Nothing is dropped or inserted.
+
+Lexical score: log softmax(CSLS / temperature) over a word's candidates (the phrase-table
+probability of Artetxe et al. 2018's unsupervised SMT), so it is a log-probability on the LM's
+scale. The LM is the project's interpolated n-gram model (components/speech/lm.py) trained on
+the target side's monolingual training text.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from components.align.config import RetrievalConfig
+from components.align.retrieval import csls_knn, csls_penalties
+from components.backtranslate.config import LMWordByWordConfig
+from components.embeddings import Embeddings
+from components.speech.lm import EOS, NgramLM
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Each source word's top-k target words by CSLS, best first, with their CSLS scores."""
+
+    words: dict[str, list[tuple[str, float]]]
+
+    def top1(self) -> dict[str, str]:
+        """The plain word-by-word lexicon: each word's best candidate."""
+        return {w: c[0][0] for w, c in self.words.items()}
+
+
+def csls_candidates(src: Embeddings, tgt: Embeddings, k: int, csls_k: int = 10, batch: int = 2048) -> Candidates:
+    """Top-`k` target words of every source word by CSLS (Conneau et al. 2018) in the shared space.
+
+    src: (n_src, d), tgt: (n_tgt, d) vectors, normalised here to unit length; csls_k: neighbourhood
+    of the hubness penalties; exact, `batch` rows at a time.
+    """
+    x = torch.nn.functional.normalize(torch.from_numpy(src.vectors).float(), dim=1)
+    z = torch.nn.functional.normalize(torch.from_numpy(tgt.vectors).float(), dim=1)
+    config = RetrievalConfig(csls_k=csls_k, use_faiss=False, batch_size=batch)
+    r_src, r_tgt = csls_penalties(x, z, config)
+    scores, best = csls_knn(x, z, k, r_query=r_src, r_keys=r_tgt, batch_size=batch)
+    return Candidates({w: [(tgt.words[j], s) for j, s in zip(row_j, row_s)]
+                       for w, row_j, row_s in zip(src.words, best.tolist(), scores.tolist())})
+
+
+def target_lm(sentences: Sequence[str], config: LMWordByWordConfig) -> NgramLM:
+    """The target language's n-gram LM from its tokenised monolingual training sentences."""
+    return NgramLM.fit((s.split() for s in sentences), config.lm_order, config.lm_discount)
+
+
+@dataclass(order=True)
+class _Hyp:
+    score: float
+    covered: int = field(compare=False)          # bit j: source word j translated
+    first_open: int = field(compare=False)       # first source position not yet translated
+    context: tuple = field(compare=False)        # last order-1 target words (the LM's state)
+    words: tuple | None = field(compare=False)   # (word, previous words): output as a linked list
+
+
+class LMWordByWord:
+    """Beam search over the CSLS candidates of each word with a target LM; `translate` sentences."""
+
+    def __init__(self, candidates: Candidates, lm: NgramLM, config: LMWordByWordConfig) -> None:
+        self.config, self.lm = config, lm
+        t = config.temperature
+        self._lexical: dict[str, list[tuple[str, float]]] = {}
+        for w, cands in candidates.words.items():
+            cands = cands[:config.candidates]
+            top = max(s for _, s in cands)
+            norm = top / t + math.log(sum(math.exp((s - top) / t) for _, s in cands))
+            self._lexical[w] = [(c, s / t - norm) for c, s in cands]
+        self._logprob: dict[tuple, float] = {}  # memo: (context, word) -> log p
+
+    def _lm(self, word: str, context: tuple) -> float:
+        key = (context, word)
+        v = self._logprob.get(key)
+        if v is None:
+            v = self._logprob[key] = self.lm.logprob(word, context)
+        return v
+
+    def options(self, token: str) -> list[tuple[str, float]]:
+        """(target word, lexical log-prob) of a source token; one unknown to the lexicon is copied
+        (names, numbers), with log-prob 0."""
+        return self._lexical.get(token) or [(token, 0.0)]
+
+    def translate_tokens(self, tokens: Sequence[str]) -> list[str]:
+        """The best target word sequence for one tokenised sentence (as many words as it has)."""
+        n = len(tokens)
+        if n == 0:
+            return []
+        c = self.config
+        ctx_len = max(0, self.lm.order - 1)
+        opts = [self.options(t) for t in tokens]
+        beam = [_Hyp(0.0, 0, 0, (), None)]
+        for _ in range(n):
+            best: dict[tuple, _Hyp] = {}  # recombination: same coverage and LM state -> keep the best
+            for h in beam:
+                for j in range(h.first_open, min(n, h.first_open + c.max_jump + 1)):
+                    if h.covered >> j & 1:
+                        continue
+                    covered = h.covered | (1 << j)
+                    first = h.first_open
+                    while first < n and covered >> first & 1:
+                        first += 1
+                    base = h.score - c.reorder_penalty * (j - h.first_open)
+                    for word, lex in opts[j]:
+                        context = (h.context + (word,))[-ctx_len:] if ctx_len else ()
+                        score = base + c.lexical_weight * lex
+                        if c.lm_weight:
+                            score += c.lm_weight * self._lm(word, h.context)
+                        key = (covered, context)
+                        old = best.get(key)
+                        if old is None or score > old.score:  # ties: the first found (monotone) stays
+                            best[key] = _Hyp(score, covered, first, context, (word, h.words))
+            beam = sorted(best.values(), key=lambda h: -h.score)[:c.beam]  # stable: ties keep their order
+        if c.lm_weight:
+            final = max(beam, key=lambda h: h.score + c.lm_weight * self._lm(EOS, h.context))
+        else:
+            final = beam[0]
+        out, node = [], final.words
+        while node is not None:
+            out.append(node[0])
+            node = node[1]
+        return out[::-1]
+
+    def translate(self, sentences: Sequence[str]) -> list[str]:
+        """Tokenised sentences (space-separated) -> their translations, tokens joined by spaces."""
+        if len(self._logprob) > 2_000_000:  # the memo is a cache: bound its memory
+            self._logprob.clear()
+        return [" ".join(self.translate_tokens(s.split())) for s in sentences]
