@@ -15,14 +15,18 @@ the target side's monolingual training text.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from components.align.config import RetrievalConfig
 from components.align.retrieval import csls_knn, csls_penalties
-from components.backtranslate.config import LMWordByWordConfig
+from components.backtranslate.catalog import ParallelTest
+from components.backtranslate.config import LMWordByWordConfig, TranslateConfig
+from components.backtranslate.metrics import examples, parallel_test_scores
 from components.embeddings import Embeddings
 from components.speech.lm import EOS, NgramLM
 
@@ -56,15 +60,6 @@ def csls_candidates(src: Embeddings, tgt: Embeddings, k: int, csls_k: int = 10, 
 def target_lm(sentences: Sequence[str], config: LMWordByWordConfig) -> NgramLM:
     """The target language's n-gram LM from its tokenised monolingual training sentences."""
     return NgramLM.fit((s.split() for s in sentences), config.lm_order, config.lm_discount)
-
-
-@dataclass(order=True)
-class _Hyp:
-    score: float
-    covered: int = field(compare=False)          # bit j: source word j translated
-    first_open: int = field(compare=False)       # first source position not yet translated
-    context: tuple = field(compare=False)        # last order-1 target words (the LM's state)
-    words: tuple | None = field(compare=False)   # (word, previous words): output as a linked list
 
 
 class LMWordByWord:
@@ -101,33 +96,36 @@ class LMWordByWord:
         c = self.config
         ctx_len = max(0, self.lm.order - 1)
         opts = [self.options(t) for t in tokens]
-        beam = [_Hyp(0.0, 0, 0, (), None)]
+        lm = self._lm if c.lm_weight else None
+        # a hypothesis: (score, covered: bit j set once source word j is translated, first source
+        # position not yet translated, LM context: the last order-1 words, output as (word, previous))
+        beam: list[tuple] = [(0.0, 0, 0, (), None)]
         for _ in range(n):
-            best: dict[tuple, _Hyp] = {}  # recombination: same coverage and LM state -> keep the best
-            for h in beam:
-                for j in range(h.first_open, min(n, h.first_open + c.max_jump + 1)):
-                    if h.covered >> j & 1:
+            best: dict[tuple, tuple] = {}  # recombination: same coverage and LM state -> keep the best
+            for score0, covered0, first0, context0, words0 in beam:
+                for j in range(first0, min(n, first0 + c.max_jump + 1)):
+                    if covered0 >> j & 1:
                         continue
-                    covered = h.covered | (1 << j)
-                    first = h.first_open
+                    covered = covered0 | (1 << j)
+                    first = first0
                     while first < n and covered >> first & 1:
                         first += 1
-                    base = h.score - c.reorder_penalty * (j - h.first_open)
+                    base = score0 - c.reorder_penalty * (j - first0)
                     for word, lex in opts[j]:
-                        context = (h.context + (word,))[-ctx_len:] if ctx_len else ()
+                        context = (context0 + (word,))[-ctx_len:] if ctx_len else ()
                         score = base + c.lexical_weight * lex
-                        if c.lm_weight:
-                            score += c.lm_weight * self._lm(word, h.context)
+                        if lm is not None:
+                            score += c.lm_weight * lm(word, context0)
                         key = (covered, context)
                         old = best.get(key)
-                        if old is None or score > old.score:  # ties: the first found (monotone) stays
-                            best[key] = _Hyp(score, covered, first, context, (word, h.words))
-            beam = sorted(best.values(), key=lambda h: -h.score)[:c.beam]  # stable: ties keep their order
-        if c.lm_weight:
-            final = max(beam, key=lambda h: h.score + c.lm_weight * self._lm(EOS, h.context))
+                        if old is None or score > old[0]:  # ties: the first found (monotone) stays
+                            best[key] = (score, covered, first, context, (word, words0))
+            beam = sorted(best.values(), key=lambda h: -h[0])[:c.beam]  # stable: ties keep their order
+        if lm is not None:
+            final = max(beam, key=lambda h: h[0] + c.lm_weight * lm(EOS, h[3]))
         else:
             final = beam[0]
-        out, node = [], final.words
+        out, node = [], final[4]
         while node is not None:
             out.append(node[0])
             node = node[1]
@@ -138,3 +136,28 @@ class LMWordByWord:
         if len(self._logprob) > 2_000_000:  # the memo is a cache: bound its memory
             self._logprob.clear()
         return [" ".join(self.translate_tokens(s.split())) for s in sentences]
+
+
+def lm_searches(aligned: tuple[Embeddings, Embeddings], train_lines: tuple[Sequence[str], Sequence[str]],
+                config: TranslateConfig) -> tuple[LMWordByWord, LMWordByWord]:
+    """Both directions' searches (source -> target, target -> source): each with its candidates
+    from the aligned vectors and the LM of the language it writes, fitted on that language's
+    tokenised training lines (never the test verses)."""
+    c = config.lm_word_by_word
+    lms = [target_lm(lines, c) for lines in train_lines]
+    return tuple(LMWordByWord(csls_candidates(aligned[i], aligned[1 - i], c.candidates, config.csls_k), lms[1 - i], c)
+                 for i in (0, 1))  # type: ignore[return-value]
+
+
+def evaluate_lm_word_by_word(aligned: tuple[Embeddings, Embeddings], train_lines: tuple[Sequence[str], Sequence[str]],
+                             test: ParallelTest, config: TranslateConfig, langs: tuple[str, str]) -> dict[str, Any]:
+    """BLEU and chrF of the LM-searched word-by-word translation of the test, both ways (`langs` =
+    (source, target)), scored as the plain word-by-word row is, with three examples and the
+    search's pace (sentences per second, both directions together)."""
+    searches = lm_searches(aligned, train_lines, config)
+    clock = time.perf_counter()
+    hyp_s2t, hyp_t2s = searches[0].translate(test.src), searches[1].translate(test.tgt)
+    seconds = time.perf_counter() - clock
+    return {**parallel_test_scores(hyp_s2t, hyp_t2s, test, langs),
+            "examples": examples(test.src, hyp_s2t, test.tgt),
+            "sentences_per_second": round((len(test.src) + len(test.tgt)) / max(seconds, 1e-9), 1)}

@@ -1,13 +1,17 @@
 """Word-by-word translation searched with a target LM: candidate choice by context, local
 reordering, and the plain word-by-word translation as its k=1, no-LM special case."""
+import math
+
 import numpy as np
 import pytest
+import torch
 
 from components.backtranslate.config import LMWordByWordConfig
-from components.backtranslate.lmwordbyword import Candidates, LMWordByWord, csls_candidates, target_lm
+from components.backtranslate.lmwordbyword import Candidates, LMWordByWord, csls_candidates, lm_searches, target_lm
 from components.backtranslate.wordbyword import csls_lexicon, translate_words
+from components.backtranslate.train import new_model, prepare_corpora, train
 from components.embeddings import Embeddings
-from tests.components.backtranslate.conftest import cipher_pair
+from tests.components.backtranslate.conftest import cipher, cipher_pair, tiny_config
 
 ENGLISH = ["the white house is big", "a white house", "the white dog runs", "the house is old",
            "the bank of the river", "money in the bank", "the bank gives money"] * 3
@@ -70,3 +74,20 @@ def test_lexical_scores_are_log_probabilities_over_the_candidates():
     probs = [np.exp(lp) for _, lp in search.options("x")]
     assert sum(probs) == pytest.approx(1.0)
     assert probs[0] / probs[1] == pytest.approx(np.e)  # a CSLS gap of 0.1 at temperature 0.1 is one nat
+
+
+def test_warmup_pairs_are_the_lm_translations_of_a_training_sample(pair):
+    base = tiny_config(steps=8, checkpoint_every=8, word_by_word_steps=6)
+    config = base.model_copy(update={"lm_word_by_word": LMWordByWordConfig(warmup_sentences=100)})
+    searches = lm_searches(pair.aligned, pair.train, config)
+    data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config, searches=searches)
+    for lang in (0, 1):
+        index, translated = data.warmup[lang]
+        assert len(index) == len(set(index)) == 100 and max(index) < len(data.train[lang])
+        for i, y in zip(index, translated):  # a clean cipher: the translation is the cipher (or its inverse)
+            line = pair.train[lang][i]
+            want = cipher(line) if lang == 0 else " ".join(w[1:] for w in line.split())
+            assert pair.vocabs[1 - lang].decode(y) == want.split()
+    assert prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config).warmup is None
+    result = train(new_model(config, pair.vocabs, pair.aligned, torch.device("cpu")), data, config)
+    assert math.isfinite(result.history[-1]["bt_loss"]) and result.history[-1]["bt_loss"] > 0
