@@ -28,7 +28,7 @@ from components.backtranslate.catalog import ParallelTest
 from components.backtranslate.config import LMWordByWordConfig, TranslateConfig
 from components.backtranslate.metrics import examples, parallel_test_scores
 from components.embeddings import Embeddings
-from components.speech.lm import EOS, NgramLM
+from components.speech.lm import BOS, EOS, NgramLM
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,28 @@ class LMWordByWord:
             norm = top / t + math.log(sum(math.exp((s - top) / t) for _, s in cands))
             self._lexical[w] = [(c, s / t - norm) for c, s in cands]
         self._logprob: dict[tuple, float] = {}  # memo: (context, word) -> log p
+        # NgramLM.prob's arithmetic with each context's total and back-off weight looked up once:
+        # the search's LM queries are most of its time
+        d = lm.discount
+        self._levels = [{h: (followers, total, d * len(followers) / total)
+                         for h, followers in ((h, f) for h, f in level.items() if f)
+                         for total in (lm._totals[n][h],)} for n, level in enumerate(lm.counts)]
+        self._uniform = 1.0 / len(lm.vocab)
 
     def _lm(self, word: str, context: tuple) -> float:
+        """log p(word | context), as `NgramLM.logprob` gives it (context: at most order-1 words)."""
         key = (context, word)
         v = self._logprob.get(key)
         if v is None:
-            v = self._logprob[key] = self.lm.logprob(word, context)
+            order, d = self.lm.order, self.lm.discount
+            ctx = (BOS,) * (order - 1 - len(context)) + context if order > 1 else ()
+            p = self._uniform
+            for n, level in enumerate(self._levels):
+                entry = level.get(ctx[len(ctx) - n:] if n else ())
+                if entry is not None:
+                    followers, total, weight = entry
+                    p = max(followers.get(word, 0) - d, 0) / total + weight * p
+            v = self._logprob[key] = math.log(p)
         return v
 
     def options(self, token: str) -> list[tuple[str, float]]:
@@ -133,7 +149,7 @@ class LMWordByWord:
 
     def translate(self, sentences: Sequence[str]) -> list[str]:
         """Tokenised sentences (space-separated) -> their translations, tokens joined by spaces."""
-        if len(self._logprob) > 2_000_000:  # the memo is a cache: bound its memory
+        if len(self._logprob) > 1_000_000:  # the memo is a cache: bound its memory
             self._logprob.clear()
         return [" ".join(self.translate_tokens(s.split())) for s in sentences]
 

@@ -91,3 +91,12 @@ def test_warmup_pairs_are_the_lm_translations_of_a_training_sample(pair):
     assert prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config).warmup is None
     result = train(new_model(config, pair.vocabs, pair.aligned, torch.device("cpu")), data, config)
     assert math.isfinite(result.history[-1]["bt_loss"]) and result.history[-1]["bt_loss"] > 0
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_the_searchs_lm_scores_are_the_ngram_lms(order):
+    search = _search({"x": [("a", 0.0)]}, lm_order=order)
+    for context in [(), ("the",), ("the", "white"), ("white", "house", "is"), ("unseen", "the")]:
+        context = context[-(order - 1):] if order > 1 else ()
+        for word in ["house", "the", "money", "unseen", "</s>"]:
+            assert search._lm(word, context) == search.lm.logprob(word, context)
