@@ -78,9 +78,9 @@ class LMWordByWord:
         # NgramLM.prob's arithmetic with each context's total and back-off weight looked up once:
         # the search's LM queries are most of its time
         d = lm.discount
-        self._levels = [{h: (followers, total, d * len(followers) / total)
-                         for h, followers in ((h, f) for h, f in level.items() if f)
-                         for total in (lm._totals[n][h],)} for n, level in enumerate(lm.counts)]
+        totals = lm._totals  # noqa: SLF001 (the LM's own context totals, kept beside its counts)
+        self._levels = [{h: (f, totals[n][h], d * len(f) / totals[n][h]) for h, f in level.items() if f}
+                        for n, level in enumerate(lm.counts)]
         self._uniform = 1.0 / len(lm.vocab)
 
     def _lm(self, word: str, context: tuple) -> float:
