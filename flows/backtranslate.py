@@ -22,13 +22,14 @@ from components.text import detokenize, prepare_sentence
 from tasks.backtranslate.evaluate import evaluate_translation
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
 from tasks.backtranslate.train import train_backtranslation
-from tasks.backtranslate.wordbyword import word_by_word
+from tasks.backtranslate.wordbyword import lm_word_by_word, word_by_word
 from tasks.gpu import device_slot
 from tasks.runtime import data_root
 from tasks.store import store
 
 MODEL = "back-translation model"
 WORD_BY_WORD = "word-by-word (CSLS lexicon)"
+WORD_BY_WORD_LM = "word-by-word, top-k CSLS searched with a target LM"
 
 
 class BacktranslateResult(BaseModel):
@@ -37,6 +38,7 @@ class BacktranslateResult(BaseModel):
     alignment: ArtifactRef               # the aligned vectors the model started from
     metrics: dict[str, Any]              # the model on the test verses
     word_by_word: dict[str, Any]         # the baseline on the same verses
+    word_by_word_lm: dict[str, Any] | None = None  # the baseline searched with a target LM (None: a result from before it)
     round_trip_bleu: float               # criterion of the selected checkpoint
     selected_step: int
     plot: str
@@ -44,13 +46,15 @@ class BacktranslateResult(BaseModel):
     criterion: Criterion = ROUND_TRIP_BLEU  # what selected the checkpoint (name and direction)
 
     def rows(self) -> list[Row]:
-        """The model (unsupervised, selected by the criterion) and the word-by-word baseline."""
+        """The model (unsupervised, selected by the criterion) and the word-by-word baselines."""
         def scores(metrics: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in metrics.items() if k != "examples"}
 
         return [Row(name=MODEL, kind=RowKind.UNSUPERVISED, metrics=scores(self.metrics),
                     criterion=self.round_trip_bleu, selected=True),
-                Row(name=WORD_BY_WORD, kind=RowKind.BASELINE, metrics=scores(self.word_by_word))]
+                Row(name=WORD_BY_WORD, kind=RowKind.BASELINE, metrics=scores(self.word_by_word))] + (
+            [Row(name=WORD_BY_WORD_LM, kind=RowKind.BASELINE, metrics=scores(self.word_by_word_lm))]
+            if self.word_by_word_lm is not None else [])
 
     def selected_row(self) -> Row:
         return next(r for r in self.rows() if r.selected)
@@ -128,13 +132,16 @@ def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: Artifa
     pair = f"{src_lang}-{tgt_lang}"
     baseline = word_by_word.with_options(**opts).submit(alignment, test, src_lang, tgt_lang,
                                                         config.translate.csls_k, config.test_sentences)
+    baseline_lm = lm_word_by_word.with_options(**opts).submit(alignment, test, src_corpus, tgt_corpus,
+                                                              config.translate, config.test_sentences)
     model = train_backtranslation.with_options(**opts).submit(src_corpus, tgt_corpus, alignment, config.translate,
                                                               config.device).result()
     metrics = evaluate_translation.with_options(**opts).submit(model, test, config.eval_beam,
                                                                config.test_sentences, config.device).result()
-    wbw = baseline.result()
+    wbw, wbw_lm = baseline.result(), baseline_lm.result()
     plot = plot_backtranslation(model, data_root() / "reports" / f"translation-{pair}.png")
     result = BacktranslateResult(pair=pair, model=model, alignment=alignment, metrics=metrics, word_by_word=wbw,
+                                 word_by_word_lm=wbw_lm,
                                  round_trip_bleu=model.meta["round_trip_bleu"], selected_step=model.meta["best_step"],
                                  plot=str(plot), seconds=time.perf_counter() - start)
     report = result.report()
@@ -161,6 +168,7 @@ def translation_section(result: BacktranslateResult) -> dict[str, Any]:
         "round_trip_bleu": round(result.round_trip_bleu, 2),
         "seconds": round(result.seconds, 1),
         "word_by_word": scores(result.word_by_word),
+        **({"word_by_word_lm": scores(result.word_by_word_lm)} if result.word_by_word_lm is not None else {}),
         "model": str(store().path(result.model)),
         "model_sha256": result.model.sha256,
         "selection": "max round-trip BLEU (src->tgt->src and tgt->src->tgt) on held-out monolingual sentences",

@@ -3,7 +3,8 @@
 Each step trains both languages l in {0, 1} on two losses:
   denoising:        noise(x_l) -> x_l
   back-translation: y = translate(x_l, l -> l') with the current model, no gradient (or the
-                    word-by-word translation during the first round); then learn y -> x_l.
+                    word-by-word translation during the first round: searched with a target LM,
+                    lmwordbyword.py, or word for word by the CSLS map); then learn y -> x_l.
 Model selection is `ROUND_TRIP_BLEU` (criterion.py): round-trip BLEU on held-out monolingual
 sentences (A->B->A, B->A->B); the best checkpoint's weights are kept.
 """
@@ -28,6 +29,7 @@ from components.backtranslate.config import TranslateConfig, TrainConfig
 from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion
 from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
+from components.backtranslate.lmwordbyword import LMWordByWord
 from components.backtranslate.model import Translator, batch_tensor
 from components.backtranslate.noise import add_noise
 from components.backtranslate.throughput import greedy_call_flops, matmul_peak, model_shapes, train_flops
@@ -39,15 +41,21 @@ class TrainingDiverged(UnpairedError):
     """The loss became NaN or infinite."""
 
 
-def encode_corpus(sentences: Sequence[str], vocab: Vocabulary, max_len: int, max_sentences: int | None,
-                  source: str) -> list[list[int]]:
-    """Id lists of the non-empty sentences of at most `max_len` tokens (the first `max_sentences`)."""
-    out = [ids for ids in (vocab.encode(s.split()) for s in sentences) if 0 < len(ids) <= max_len]
+def kept_sentences(sentences: Sequence[str], vocab: Vocabulary, max_len: int, max_sentences: int | None,
+                   source: str) -> list[tuple[str, list[int]]]:
+    """(line, ids) of the non-empty sentences of at most `max_len` tokens (the first `max_sentences`)."""
+    out = [(s, ids) for s, ids in ((s, vocab.encode(s.split())) for s in sentences) if 0 < len(ids) <= max_len]
     if max_sentences is not None:
         out = out[:max_sentences]
     if not out:
         raise InputError(source, f"no training sentence of 1..{max_len} tokens")
     return out
+
+
+def encode_corpus(sentences: Sequence[str], vocab: Vocabulary, max_len: int, max_sentences: int | None,
+                  source: str) -> list[list[int]]:
+    """Id lists of the non-empty sentences of at most `max_len` tokens (the first `max_sentences`)."""
+    return [ids for _, ids in kept_sentences(sentences, vocab, max_len, max_sentences, source)]
 
 
 def length_batches(corpus: list[list[int]], tokens_per_batch: int) -> list[list[int]]:
@@ -150,6 +158,9 @@ class Corpora:
     train: tuple[list[list[int]], list[list[int]]]
     valid: tuple[list[str], list[str]]
     word_maps: tuple[np.ndarray, np.ndarray]  # language l id -> language 1-l id
+    # the warm-up round's pairs from the LM-searched word-by-word translation, per language:
+    # (indices into `train[l]`, their translations as language 1-l ids); None: the word maps
+    warmup: tuple[tuple[list[int], list[list[int]]], tuple[list[int], list[list[int]]]] | None = None
 
 
 def new_model(config: TranslateConfig, vocabs: tuple[Vocabulary, Vocabulary],
@@ -168,17 +179,34 @@ def new_model(config: TranslateConfig, vocabs: tuple[Vocabulary, Vocabulary],
 
 def prepare_corpora(train_lines: tuple[Sequence[str], Sequence[str]], valid_lines: tuple[Sequence[str], Sequence[str]],
                     vocabs: tuple[Vocabulary, Vocabulary], lexicons: tuple[dict[str, str], dict[str, str]],
-                    config: TranslateConfig, sources: tuple[str, str] = ("source corpus", "target corpus")) -> Corpora:
-    """Encode training text, keep `valid_sentences` held-out lines a side, turn lexicons into id maps."""
+                    config: TranslateConfig, sources: tuple[str, str] = ("source corpus", "target corpus"),
+                    searches: tuple[LMWordByWord, LMWordByWord] | None = None) -> Corpora:
+    """Encode training text, keep `valid_sentences` held-out lines a side, turn lexicons into id maps.
+
+    searches: language l -> 1-l LM-searched word-by-word translators; when given, up to
+    `lm_word_by_word.warmup_sentences` training sentences a side (a seeded sample) are translated
+    once here, for the warm-up round's pairs.
+    """
     c = config.train
-    train_ids = tuple(encode_corpus(lines, v, c.max_len, c.max_sentences, src)
-                      for lines, v, src in zip(train_lines, vocabs, sources))
+    kept = [kept_sentences(lines, v, c.max_len, c.max_sentences, src)
+            for lines, v, src in zip(train_lines, vocabs, sources)]
+    train_ids = tuple([ids for _, ids in k] for k in kept)
+    warmup = None
+    if searches is not None:
+        cap = config.lm_word_by_word.warmup_sentences
+        rng = np.random.default_rng(c.seed)
+        warmup = []
+        for lang in (0, 1):
+            n = len(kept[lang])
+            pick = sorted(rng.choice(n, cap, replace=False).tolist()) if cap is not None and cap < n else list(range(n))
+            out = searches[lang].translate([kept[lang][i][0] for i in pick])
+            warmup.append((pick, [vocabs[1 - lang].encode(s.split()) for s in out]))
     valid = tuple([s for s in lines if s.strip()][:c.valid_sentences] for lines in valid_lines)
     for lines, src in zip(valid, sources):
         if not lines:
             raise InputError(src, "no held-out (valid) sentence for the round-trip criterion")
     maps = tuple(id_map(lexicons[i], vocabs[i].words, vocabs[1 - i].index, UNK_ID, len(SPECIALS)) for i in (0, 1))
-    return Corpora(train_ids, valid, maps)  # type: ignore[arg-type]
+    return Corpora(train_ids, valid, maps, None if warmup is None else tuple(warmup))  # type: ignore[arg-type]
 
 
 def expected_steps(step: int, seconds: float, c: TrainConfig) -> int:
@@ -261,6 +289,9 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
     state = (load_checkpoint(checkpoint, model, optimizer, gen, fingerprint) if checkpoint else None) or TrainState()
     resumed_from = state.step
     batches = [length_batches(corpus, c.tokens_per_batch) for corpus in data.train]
+    if data.warmup is not None:  # batches of the translated sentences (positions in data.warmup[l])
+        warm_batches = [length_batches([data.train[lang][i] for i in data.warmup[lang][0]], c.tokens_per_batch)
+                        for lang in (0, 1)]
     maps = [torch.from_numpy(m) for m in data.word_maps]
     autocast = device.type == "cuda" and c.mixed_precision
     e = model.tables[0].shape[1]  # word-vector width
@@ -287,7 +318,12 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
                     sums["flops"] += train_flops(config.model, len(x), max(map(len, noisy)) + 1,
                                                  max(map(len, x)) + 1, model.vocab_size(lang), e)
                 if w_bt > 0:
-                    if state.step < c.word_by_word_steps:
+                    if state.step < c.word_by_word_steps and data.warmup is not None:
+                        index, translated = data.warmup[lang]
+                        warm = warm_batches[lang][int(torch.randint(len(warm_batches[lang]), (1,), generator=gen))]
+                        x = [data.train[lang][index[i]] for i in warm]
+                        y = [translated[i] for i in warm]
+                    elif state.step < c.word_by_word_steps:
                         y = [maps[lang][s].tolist() for s in x]
                     else:
                         y = greedy(model, x, lang, 1 - lang, device, max_len_a=1.3, max_len_b=5)

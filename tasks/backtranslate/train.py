@@ -12,6 +12,7 @@ from components.backtranslate.catalog import MonolingualCorpus, TrainingHistory
 from components.backtranslate.config import TranslateConfig
 from components.backtranslate.train import new_model, prepare_corpora, train
 from components.backtranslate.vocab import Vocabulary
+from components.backtranslate.lmwordbyword import lm_searches
 from components.backtranslate.wordbyword import csls_lexicons
 from components.device import DeviceRequest
 from components.store import ArtifactRef
@@ -45,7 +46,13 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
                                               config.train.steps) as progress:
         tm = new_model(config, vocabs, (aligned.src, aligned.tgt), dev)  # type: ignore[arg-type]
         lexicons = csls_lexicons(aligned.src, aligned.tgt, config.csls_k)
-        data = prepare_corpora(train_lines, valid_lines, tm.vocabs, lexicons, config, names)  # type: ignore[arg-type]
+        searches = lm_searches((aligned.src, aligned.tgt), train_lines, config) if config.lm_word_by_word.warmup else None
+        clock = time.perf_counter()
+        data = prepare_corpora(train_lines, valid_lines, tm.vocabs, lexicons, config, names,  # type: ignore[arg-type]
+                               searches)
+        if searches is not None:
+            get_run_logger().info(f"warm-up pairs: {sum(len(w[0]) for w in data.warmup)} training sentences "
+                                  f"translated word by word with the LM in {time.perf_counter() - clock:.0f} s")
         result = train(tm, data, config, checkpoint=run_dir / "checkpoint.pt", fingerprint=key,
                        on_step=progress.update)
     if result.time_capped:

@@ -14,6 +14,10 @@ from tests.components.backtranslate.conftest import (_one_thread, cipher_pair, s
                                                      tiny_config)
 
 
+def table_lm_row(report) -> str:
+    return report.table(terminal=True)[2]["BLEU xa->xb"]
+
+
 @pytest.fixture
 def inputs(data_dir):
     store = ArtifactStore(data_dir / "store")
@@ -36,7 +40,10 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
     assert result.word_by_word["sacrebleu_s2t"] > 90  # and detokenised it is the raw test line, lowercased
 
     report = result.report()
-    assert [(r.kind, r.selected) for r in report.rows] == [(RowKind.UNSUPERVISED, True), (RowKind.BASELINE, False)]
+    assert [(r.kind, r.selected) for r in report.rows] == [(RowKind.UNSUPERVISED, True), (RowKind.BASELINE, False),
+                                                           (RowKind.BASELINE, False)]
+    assert result.word_by_word_lm["sacrebleu_s2t"] > 90  # the LM-searched row on the same exact lexicon
+    assert table_lm_row(report) == f"{result.word_by_word_lm['sacrebleu_s2t']:.2f}"
     assert report.selected().criterion == result.round_trip_bleu
     assert report.key == "translation-xa-xb" and ROUND_TRIP_BLEU.name in report.markdown()
     assert result.metrics["sacrebleu_signature"] in report.markdown() and "case:lc" in report.markdown()
@@ -57,6 +64,8 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
     assert section["sacrebleu_s2t"] == round(result.metrics["sacrebleu_s2t"], 2)
     assert section["sacrebleu_signature"] == result.metrics["sacrebleu_signature"]
     assert set(section["word_by_word"]) == set(SCORE_KEYS) | set(STANDARD_KEYS)
+    assert section["word_by_word_lm"] == {k: round(result.word_by_word_lm[k], 2) for k in SCORE_KEYS + STANDARD_KEYS}
+    assert "word_by_word_lm" not in translation_section(result.model_copy(update={"word_by_word_lm": None}))
     assert section["selected_step"] == result.selected_step and section["steps"] == 30
     assert set(section["word_by_word"]) >= {"bleu_s2t", "bleu_t2s"}
     assert section["alignment"]["method"] == "planted"

@@ -8,12 +8,13 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from components.backtranslate.bundle import WEIGHTS, load_bundle
 from components.backtranslate.catalog import ParallelTest, TrainingHistory
 from components.backtranslate.metrics import SCORE_KEYS, STANDARD_KEYS
+from components.backtranslate.lmwordbyword import evaluate_lm_word_by_word
 from components.backtranslate.wordbyword import evaluate_word_by_word
 from components.report import Column, Row, RowKind, StageReport
 from tasks.backtranslate.evaluate import evaluate_translation
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
 from tasks.backtranslate.train import train_backtranslation
-from tasks.backtranslate.wordbyword import word_by_word
+from tasks.backtranslate.wordbyword import lm_word_by_word, word_by_word
 from tasks.store import store
 from tests.components.backtranslate.conftest import (_one_thread, cipher_pair, store_stage_inputs,  # noqa: F401
                                                      tiny_config)
@@ -46,6 +47,17 @@ def test_word_by_word_task_scores_the_stored_test_with_the_stored_map(stage):
                                                             (pair.test_raw[0][:12], pair.test_raw[1][:12])),
                                    10, ("xa", "xb"))
     assert scores == direct and scores["bleu_s2t"] > 99 and scores["sacrebleu_s2t"] > 99
+
+
+def test_lm_word_by_word_task_scores_the_stored_test_with_the_training_halves_lm(stage):
+    pair, (src, tgt, test, alignment) = stage
+    config = tiny_config()
+    scores = lm_word_by_word(alignment, test, src, tgt, config, 12)
+    direct = evaluate_lm_word_by_word(pair.aligned, pair.train, ParallelTest(
+        pair.test_src[:12], pair.test_tgt[:12], (pair.test_raw[0][:12], pair.test_raw[1][:12])), config, ("xa", "xb"))
+    assert {k: v for k, v in scores.items() if k != "sentences_per_second"} == \
+        {k: v for k, v in direct.items() if k != "sentences_per_second"}
+    assert scores["bleu_s2t"] > 99 and scores["sacrebleu_t2s"] > 99
 
 
 def test_training_stores_the_selected_checkpoint_with_its_history(stage, monkeypatch):
