@@ -34,10 +34,10 @@ def test_the_lm_picks_the_fluent_candidate_when_the_lexical_scores_tie():
 def test_reordering_fixes_a_planted_adjacent_swap():
     cands = {"la": [("the", 0.5)], "maison": [("house", 0.5)], "blanche": [("white", 0.5)],
              "est": [("is", 0.5)], "grande": [("big", 0.5)]}
-    assert _search(cands).translate(["la maison blanche est grande"]) == ["the white house is big"]
-    # monotone search keeps the French order; a penalty above the LM's gain keeps it too
-    assert _search(cands, max_jump=0).translate(["la maison blanche"]) == ["the house white"]
-    assert _search(cands, reorder_penalty=100.0).translate(["la maison blanche"]) == ["the house white"]
+    assert _search(cands, max_jump=1).translate(["la maison blanche est grande"]) == ["the white house is big"]
+    # monotone search (the default) keeps the French order; a penalty above the LM's gain keeps it too
+    assert _search(cands).translate(["la maison blanche"]) == ["the house white"]
+    assert _search(cands, max_jump=1, reorder_penalty=100.0).translate(["la maison blanche"]) == ["the house white"]
 
 
 def test_k1_without_lm_is_plain_word_by_word():
