@@ -28,7 +28,7 @@ from components.backtranslate.catalog import ParallelTest
 from components.backtranslate.config import LMWordByWordConfig, TranslateConfig
 from components.backtranslate.metrics import examples, parallel_test_scores
 from components.embeddings import Embeddings
-from components.speech.lm import BOS, EOS, NgramLM
+from components.speech.lm import EOS, NgramLM
 
 
 @dataclass(frozen=True)
@@ -74,30 +74,6 @@ class LMWordByWord:
             top = max(s for _, s in cands)
             norm = top / t + math.log(sum(math.exp((s - top) / t) for _, s in cands))
             self._lexical[w] = [(c, s / t - norm) for c, s in cands]
-        self._logprob: dict[tuple, float] = {}  # memo: (context, word) -> log p
-        # NgramLM.prob's arithmetic with each context's total and back-off weight looked up once:
-        # the search's LM queries are most of its time
-        d = lm.discount
-        totals = lm._totals  # noqa: SLF001 (the LM's own context totals, kept beside its counts)
-        self._levels = [{h: (f, totals[n][h], d * len(f) / totals[n][h]) for h, f in level.items() if f}
-                        for n, level in enumerate(lm.counts)]
-        self._uniform = 1.0 / len(lm.vocab)
-
-    def _lm(self, word: str, context: tuple) -> float:
-        """log p(word | context), as `NgramLM.logprob` gives it (context: at most order-1 words)."""
-        key = (context, word)
-        v = self._logprob.get(key)
-        if v is None:
-            order, d = self.lm.order, self.lm.discount
-            ctx = (BOS,) * (order - 1 - len(context)) + context if order > 1 else ()
-            p = self._uniform
-            for n, level in enumerate(self._levels):
-                entry = level.get(ctx[len(ctx) - n:] if n else ())
-                if entry is not None:
-                    followers, total, weight = entry
-                    p = max(followers.get(word, 0) - d, 0) / total + weight * p
-            v = self._logprob[key] = math.log(p)
-        return v
 
     def options(self, token: str) -> list[tuple[str, float]]:
         """(target word, lexical log-prob) of a source token; one unknown to the lexicon is copied
@@ -112,7 +88,7 @@ class LMWordByWord:
         c = self.config
         ctx_len = max(0, self.lm.order - 1)
         opts = [self.options(t) for t in tokens]
-        lm = self._lm if c.lm_weight else None
+        lm = self.lm.logprob if c.lm_weight else None
         # a hypothesis: (score, covered: bit j set once source word j is translated, first source
         # position not yet translated, LM context: the last order-1 words, output as (word, previous))
         beam: list[tuple] = [(0.0, 0, 0, (), None)]
@@ -149,8 +125,6 @@ class LMWordByWord:
 
     def translate(self, sentences: Sequence[str]) -> list[str]:
         """Tokenised sentences (space-separated) -> their translations, tokens joined by spaces."""
-        if len(self._logprob) > 1_000_000:  # the memo is a cache: bound its memory
-            self._logprob.clear()
         return [" ".join(self.translate_tokens(s.split())) for s in sentences]
 
 

@@ -27,7 +27,17 @@ class NgramLM:
     vocab: frozenset
     # counts[n][context] -> Counter(token -> count) for contexts of length n (0 .. order-1)
     counts: list[dict[tuple, Counter]] = field(default_factory=list)
-    _totals: list[dict[tuple, int]] = field(default_factory=list, repr=False)
+    # derived from `counts`: per level, context -> (followers, total count, back-off mass D * N1+(h.) / c(h))
+    _levels: list[dict[tuple, tuple[Counter, int, float]]] = field(default_factory=list, repr=False, compare=False)
+    _memo: dict[tuple, float] = field(default_factory=dict, repr=False, compare=False)  # (token, context) -> log p
+
+    def _index(self) -> "NgramLM":
+        """Build the derived per-context entries that `interpolated` reads (after `counts` is set)."""
+        d = self.discount
+        self._levels = [{h: (f, t, d * len(f) / t) for h, f in level.items() if (t := sum(f.values()))}
+                        for level in self.counts]
+        self._memo = {}
+        return self
 
     @classmethod
     def fit(cls, sentences: Iterable[Sequence[Hashable]], order: int, discount: float = 0.75,
@@ -48,15 +58,18 @@ class NgramLM:
                     counts[n][tuple(toks[i - n:i])][toks[i]] += 1
         lm = cls(order=order, discount=discount, vocab=frozenset(seen) | {EOS},
                  counts=[dict(c) for c in counts])
-        lm._totals = [{h: sum(c.values()) for h, c in level.items()} for level in lm.counts]
-        return lm
+        return lm._index()
 
-    def prob(self, token: Hashable, context: Sequence[Hashable]) -> float:
-        """p(token | context); the context is cut to the last order-1 tokens."""
+    def _context(self, context: Sequence[Hashable]) -> tuple:
+        """The last order-1 tokens of `context`, padded with BOS on the left."""
         ctx = tuple(context)[-(self.order - 1):] if self.order > 1 else ()
         if len(ctx) < self.order - 1:
             ctx = (BOS,) * (self.order - 1 - len(ctx)) + ctx
-        return self.interpolated(token, ctx)
+        return ctx
+
+    def prob(self, token: Hashable, context: Sequence[Hashable]) -> float:
+        """p(token | context); the context is cut to the last order-1 tokens."""
+        return self.interpolated(token, self._context(context))
 
     def interpolated(self, token: Hashable, context: tuple) -> float:
         """p(token | context) interpolated from the uniform share up to the level of `context`
@@ -66,17 +79,21 @@ class NgramLM:
         p = 1.0 / len(self.vocab)
         d = self.discount
         for n in range(len(context) + 1):
-            h = context[len(context) - n:] if n else ()
-            followers = self.counts[n].get(h)
-            if not followers:
-                continue
-            total = self._totals[n][h]
-            p = max(followers.get(token, 0) - d, 0) / total + d * len(followers) / total * p
+            entry = self._levels[n].get(context[len(context) - n:] if n else ())
+            if entry is not None:
+                followers, total, backoff = entry
+                p = max(followers.get(token, 0) - d, 0) / total + backoff * p
         return p
 
     def logprob(self, token: Hashable, context: Sequence[Hashable]) -> float:
-        """Natural log of `prob`."""
-        return math.log(self.prob(token, context))
+        """Natural log of `prob`, memoised: decoders and searches ask the same queries many times."""
+        key = (token, self._context(context))
+        v = self._memo.get(key)
+        if v is None:
+            if len(self._memo) > 1_000_000:  # a cache: bound its memory
+                self._memo.clear()
+            v = self._memo[key] = math.log(self.interpolated(token, key[1]))
+        return v
 
     def sentence_logprob(self, sent: Sequence[Hashable]) -> float:
         """log p(sent, EOS), natural log."""
@@ -104,8 +121,7 @@ class NgramLM:
         """Inverse of `to_json`."""
         lm = cls(order=int(data["order"]), discount=float(data["discount"]), vocab=frozenset(data["vocab"]),
                  counts=[{tuple(h): Counter(c) for h, c in level} for level in data["counts"]])
-        lm._totals = [{h: sum(c.values()) for h, c in level.items()} for level in lm.counts]
-        return lm
+        return lm._index()
 
 
 UNK = "<unk>"

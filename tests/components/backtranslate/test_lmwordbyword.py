@@ -94,9 +94,11 @@ def test_warmup_pairs_are_the_lm_translations_of_a_training_sample(pair):
 
 
 @pytest.mark.parametrize("order", [1, 2, 3, 4])
-def test_the_searchs_lm_scores_are_the_ngram_lms(order):
-    search = _search({"x": [("a", 0.0)]}, lm_order=order)
-    for context in [(), ("the",), ("the", "white"), ("white", "house", "is"), ("unseen", "the")]:
-        context = context[-(order - 1):] if order > 1 else ()
-        for word in ["house", "the", "money", "unseen", "</s>"]:
-            assert search._lm(word, context) == search.lm.logprob(word, context)
+def test_the_searchs_memoised_lm_scores_are_the_lms_probabilities(order):
+    # the search asks the LM's memoised logprob; every context (short ones padded with <s>) must
+    # get its own entry, equal to the log of the uncached probability
+    lm = _search({"x": [("a", 0.0)]}, lm_order=order).lm
+    for _ in range(2):  # the second pass reads the memo
+        for context in [(), ("the",), ("the", "white"), ("white", "house", "is"), ("unseen", "the")]:
+            for word in ["house", "the", "money", "unseen", "</s>"]:
+                assert lm.logprob(word, context) == math.log(lm.interpolated(word, lm._context(context)))
