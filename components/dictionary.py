@@ -46,6 +46,14 @@ def collect_pairs(src: str, tgt: str, config: DictionaryConfig, lowercase: bool)
     return sorted(pairs)
 
 
+def identity_pairs(src_vocab: Iterable[str], tgt_vocab: Iterable[str]) -> list[tuple[str, str]]:
+    """(word, word) for every word with a letter in both vocabularies: the evaluation dictionary of
+    two styles of one language, where no bilingual dictionary exists. It scores how well a map keeps
+    the shared words, not how it maps the words one style has and the other lacks."""
+    shared = set(src_vocab) & set(tgt_vocab)
+    return sorted((w, w) for w in shared if any(ch.isalpha() for ch in w))
+
+
 @dataclass(frozen=True)
 class DictionarySplit:
     seed: list[tuple[str, str]]

@@ -16,6 +16,7 @@ from components.corpus import CorpusConfig
 from components.embeddings import EmbeddingConfig
 from components.speech.config import (GanConfig, SpeechConfig, SpeechDataConfig, SpeechStageConfig,
                                       SupervisedConfig)
+from components.style.config import StyleStageConfig
 
 
 class Preset(str, Enum):
@@ -32,6 +33,7 @@ class StagePresets(BaseModel):
     align: AlignStageConfig
     backtranslate: BacktranslateStageConfig
     speech: SpeechStageConfig
+    style: StyleStageConfig
 
     def corpus(self, pair: str) -> CorpusConfig:
         """The built-in Bible corpus of `pair` ('src-tgt') with this preset's embeddings."""
@@ -55,6 +57,32 @@ _METHODS = (InitMethod.VECMAP, InitMethod.IDENTICAL, InitMethod.GROMOV)
 # translate back. Every align run reports the same dev check for its own sweep.
 _CRITERION = CriterionConfig()
 
+# The quick back-translation stage, sized for two CPU cores: the stage in at most about 30 minutes. The budget is 1,900 steps
+# (a quiet 2-core machine trained 1,914 in 24 minutes), so a loaded machine takes longer but
+# trains the same model; 60 minutes is only a safety cap, logged when it fires. Test verses
+# are decoded greedily. The word-by-word round
+# is long because its steps cost half an on-the-fly one (no generation) and it hands
+# back-translation a model that keeps the source's content: round-trip BLEU 41 at step
+# 600, against 6 after 10 minutes with a 150-step round (held-out monolingual sentences;
+# no test data was used to choose).
+_QUICK_BACKTRANSLATE = BacktranslateStageConfig(
+    translate=TranslateConfig(
+        model=ModelConfig(d_model=128, layers=2, heads=4, ff=512, vocabulary=5000),
+        train=TrainConfig(steps=1900, max_minutes=60, checkpoint_every=50, word_by_word_steps=600,
+                          warmup=50, ae_decay_steps=900, tokens_per_batch=1000, valid_sentences=100,
+                          lr=1e-3),
+        decode=TranslateDecodeConfig(max_len_a=1.2, max_len_b=5)),
+    eval_beam=1)
+
+# Larger vocabulary and model, more steps, beam search (GPU advised).
+_FULL_BACKTRANSLATE = BacktranslateStageConfig(
+    translate=TranslateConfig(
+        model=ModelConfig(d_model=512, layers=3, heads=8, ff=2048, vocabulary=12000),
+        train=TrainConfig(steps=20_000, checkpoint_every=500, word_by_word_steps=1000, warmup=500,
+                          ae_decay_steps=5000, tokens_per_batch=4000, valid_sentences=300),
+        decode=TranslateDecodeConfig(max_len_a=1.2, max_len_b=5)),
+    eval_beam=4)
+
 PRESETS: dict[Preset, StagePresets] = {
     Preset.quick: StagePresets(
         # Chosen on the seed dictionary's dev share (scripts/embedding_sweep.py; supervised Procrustes +
@@ -77,41 +105,24 @@ PRESETS: dict[Preset, StagePresets] = {
             gromov={"words": 1500}, seeded_self_learning=False,
             adversarial={"epoch_size": 20_000, "n_epochs": 3, "dis_hid_dim": 512, "dis_most_frequent": 4000},
             criterion=_CRITERION)),
-        # Sized for two CPU cores: the stage in at most about 30 minutes. The budget is 1,900 steps
-        # (a quiet 2-core machine trained 1,914 in 24 minutes), so a loaded machine takes longer but
-        # trains the same model; 60 minutes is only a safety cap, logged when it fires. Test verses
-        # are decoded greedily. The word-by-word round
-        # is long because its steps cost half an on-the-fly one (no generation) and it hands
-        # back-translation a model that keeps the source's content: round-trip BLEU 41 at step
-        # 600, against 6 after 10 minutes with a 150-step round (held-out monolingual sentences;
-        # no test data was used to choose).
-        backtranslate=BacktranslateStageConfig(translate=TranslateConfig(
-            model=ModelConfig(d_model=128, layers=2, heads=4, ff=512, vocabulary=5000),
-            train=TrainConfig(steps=1900, max_minutes=60, checkpoint_every=50, word_by_word_steps=600,
-                              warmup=50, ae_decay_steps=900, tokens_per_batch=1000, valid_sentences=100,
-                              lr=1e-3),
-            decode=TranslateDecodeConfig(max_len_a=1.2, max_len_b=5)),
-            eval_beam=1),
+        backtranslate=_QUICK_BACKTRANSLATE,
         # 600 training utterances, 100 test, 3 GAN seeds of 1,000 steps: measured 20-26 minutes
         # wall on 2 shared CPU cores, everything cached as artifacts.
         speech=SpeechStageConfig(data=SpeechDataConfig(train_utterances=600, test_utterances=100),
                                  speech=SpeechConfig(gan=GanConfig(gan_steps=1000, gan_eval_every=200))),
+        # Archaic KJV against modern WEB + BBE with translation's generator and schedule.
+        style=StyleStageConfig(embeddings=EmbeddingConfig(dim=300, epochs=10), transfer=_QUICK_BACKTRANSLATE),
     ),
     Preset.full: StagePresets(
         embeddings=EmbeddingConfig(dim=300, epochs=20),
         align=AlignStageConfig(methods=_METHODS, seeds=(0, 1, 2, 3, 4), align=AlignConfig(criterion=_CRITERION)),
-        # Larger vocabulary and model, more steps, beam search (GPU advised).
-        backtranslate=BacktranslateStageConfig(translate=TranslateConfig(
-            model=ModelConfig(d_model=512, layers=3, heads=8, ff=2048, vocabulary=12000),
-            train=TrainConfig(steps=20_000, checkpoint_every=500, word_by_word_steps=1000, warmup=500,
-                              ae_decay_steps=5000, tokens_per_batch=4000, valid_sentences=300),
-            decode=TranslateDecodeConfig(max_len_a=1.2, max_len_b=5)),
-            eval_beam=4),
+        backtranslate=_FULL_BACKTRANSLATE,
         # More audio, longer training, five seeds.
         speech=SpeechStageConfig(data=SpeechDataConfig(train_utterances=2000, test_utterances=200, shards=4),
                                  speech=SpeechConfig(gan=GanConfig(gan_steps=4000, gan_eval_every=400),
                                                      supervised=SupervisedConfig(supervised_steps=3000)),
                                  seeds=(0, 1, 2, 3, 4)),
+        style=StyleStageConfig(embeddings=EmbeddingConfig(dim=300, epochs=20), transfer=_FULL_BACKTRANSLATE),
     ),
 }
 

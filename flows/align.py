@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.futures import PrefectFuture, as_completed
 from pydantic import BaseModel
 
+from components.align.catalog import vector_files
 from components.align.config import AlignStageConfig, InitMethod
 from components.align.criterion import criterion_of
 from components.corpus import DictionaryConfig
@@ -171,10 +172,10 @@ def alignment_section(result: AlignStageResult, src_lang: str, tgt_lang: str) ->
 
     sel = result.selected.meta
     exported = store().path(result.exported)
+    src_file, tgt_file = vector_files(src_lang, tgt_lang)
     section: dict[str, Any] = {
         "unsupervised": {**metrics(result.selected_row()), "method": sel["method"], "seed": sel["seed"],
-                         "vectors": {"src": str(exported / f"{src_lang}.vec"),
-                                     "tgt": str(exported / f"{tgt_lang}.vec")},
+                         "vectors": {"src": str(exported / src_file), "tgt": str(exported / tgt_file)},
                          "lexicon": str(exported / "lexicon.tsv")},
         "fully_unsupervised": None if result.fully_unsupervised is None else
         {**metrics(result.row(result.fully_unsupervised)), "run": result.fully_unsupervised},

@@ -16,6 +16,7 @@ from flows.backtranslate import backtranslate, translation_section
 from flows.corpus import prepare_corpus
 from flows.runner import task_runner
 from flows.speech import speech, speech_section
+from flows.style import style_transfer
 
 
 @task(name="write-report")
@@ -26,10 +27,10 @@ def write_report(report: dict[str, Any], out: Path) -> Path:
 
 @flow(name="benchmark", log_prints=True, task_runner=task_runner())
 def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Path("data/reports/bench.json"),
-              stages: tuple[str, ...] = ("alignment", "translation", "speech")) -> dict[str, Any]:
+              stages: tuple[str, ...] = ("alignment", "translation", "speech", "style_transfer")) -> dict[str, Any]:
     """Every stage on the built-in data of `pair`; the report holds one section per stage.
 
-    The speech section is the built-in English benchmark, whatever the pair. `stages` limits
+    The speech and style-transfer sections are the built-in English benchmarks, whatever the pair. `stages` limits
     what runs after the corpus stage (translation needs alignment)."""
     start = time.perf_counter()
     settings = presets.preset(preset)
@@ -51,6 +52,9 @@ def benchmark(pair: str = "en-fr", preset: Preset = Preset.quick, out: Path = Pa
         write_report(report, out)
     if "speech" in stages:
         report["speech"] = speech_section(speech(settings.speech))
+        write_report(report, out)
+    if "style_transfer" in stages:
+        report["style_transfer"] = style_transfer(settings.style, preset).bench_section()
     report["seconds"] = round(time.perf_counter() - start, 1)
     write_report(report, out)
     return report

@@ -231,12 +231,13 @@ def bench(
     preset: PresetOption = Preset.quick,
     out: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path("data/reports/bench.json"),
     stage: Annotated[Optional[list[str]], typer.Option(
-        help="Only these stages after the corpus (repeatable): alignment, translation, speech.")] = None,
+        help="Only these stages after the corpus (repeatable): alignment, translation, speech, "
+             "style_transfer.")] = None,
 ) -> None:
     """Run the benchmark flow and write its JSON report."""
     from flows.bench import benchmark
 
-    known = ("alignment", "translation", "speech")
+    known = ("alignment", "translation", "speech", "style_transfer")
     if stage and not set(stage) <= set(known):
         _fail(f"--stage {', '.join(sorted(set(stage) - set(known)))}: unknown (choose from {', '.join(known)})")
     report = _run(benchmark, pair, preset, out, tuple(stage or known))
@@ -338,6 +339,74 @@ def _resolve_model(model: str, slot: str, must_exist: bool = False):
     if must_exist and not Path(model).exists():
         _fail(f"{model}: no such model (a model directory printed by the stage, or 'current')")
     return model
+
+
+@app.command("style-transfer")
+def style_transfer_cmd(
+    preset: PresetOption = Preset.quick,
+    config: Annotated[Optional[Path], typer.Option(help="TOML/YAML StyleStageConfig (styles, your files, "
+                                                        "settings).")] = None,
+    src_file: Annotated[Optional[list[Path]], typer.Option(help="Source-style text file (repeatable).")] = None,
+    tgt_file: Annotated[Optional[list[Path]], typer.Option(help="Target-style text file (repeatable).")] = None,
+    lang: Annotated[Optional[str], typer.Option(help="Language of both styles (with your files).")] = None,
+    refresh: RefreshOption = False,
+) -> None:
+    """Style transfer between two styles of one language (built-in: archaic KJV <-> modern WEB/BBE)."""
+    from components.style.config import StyleStageConfig
+
+    stage = _stage_config(StyleStageConfig, config) or presets.preset(preset).style
+    updates = {k: v for k, v in (("src_files", tuple(src_file or ())), ("tgt_files", tuple(tgt_file or ())),
+                                 ("lang", lang)) if v}
+    try:
+        stage = stage.model_copy(update={"sides": stage.sides.model_validate({**stage.sides.model_dump(), **updates})})
+        planned = stage.sides.corpus(stage.embeddings)
+    except (UnpairedError, ValidationError) as e:
+        _fail(_describe(e))
+    _check_corpus(planned)
+    from flows.style import style_transfer
+
+    print_style_transfer(_run(style_transfer, stage, preset, refresh))
+
+
+def print_style_transfer(result) -> None:
+    """Both directions of every row beside copying, and the model to use."""
+    from tasks.store import store
+
+    print_report(result.report(), f"Style transfer {' <-> '.join(result.styles)} on the test verses "
+                                  f"({result.seconds:.0f} s; selected step {result.selected_step}, "
+                                  f"{result.criterion.name} {result.round_trip_bleu:.2f})")
+    console.print(f"model: {store().path(result.model)}  (unpaired restyle --model <it> \"sentence\")")
+
+
+@app.command()
+def restyle(
+    model: Annotated[str, typer.Option(help="Model directory printed by `unpaired style-transfer`.")],
+    sentences: Annotated[Optional[list[str]], typer.Argument(help="Sentences; none = read stdin, one per line.")]
+    = None,
+    direction: Annotated[str, typer.Option(help="s2t (source style -> target style, e.g. archaic -> modern) "
+                                                "or t2s.")] = "s2t",
+    beam: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 4,
+) -> None:
+    """Rewrite sentences in the other style, one output line per input line."""
+    import sys
+
+    from components.preflight import decode_lines
+
+    if direction not in ("s2t", "t2s"):
+        _fail(f"--direction {direction!r}: expected s2t or t2s")
+    if not Path(model).exists():
+        _fail(f"{model}: no such model (a model directory printed by `unpaired style-transfer`)")
+    try:
+        lines = list(sentences) if sentences else decode_lines(sys.stdin.buffer.read(), "stdin")
+    except UnpairedError as e:
+        _fail(_describe(e))
+    from flows.backtranslate import translate as translate_sentences
+
+    try:
+        for out in translate_sentences(model, lines, direction, beam):
+            typer.echo(out)
+    except UnpairedError as e:
+        _fail(_describe(e))
 
 
 @app.command("speech")
@@ -568,9 +637,12 @@ def runs(limit: Annotated[int, typer.Option(help="Most recent first, at most thi
 
 
 @app.command()
-def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.")] = True) -> None:
-    """The main job on built-in data, quick presets: en-fr translation pipeline, English speech."""
+def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.")] = True,
+         style: Annotated[bool, typer.Option(help="Run the style-transfer pipeline too.")] = True) -> None:
+    """The main job on built-in data, quick presets: en-fr translation, archaic <-> modern English style
+    transfer, English speech."""
     from flows.speech import speech as speech_flow
+    from flows.style import style_transfer
     from flows.translation import translation_pipeline
 
     result = _run(translation_pipeline, "en-fr", Preset.quick)
@@ -581,6 +653,8 @@ def demo(speech: Annotated[bool, typer.Option(help="Run the speech pipeline too.
     print_alignment(result.alignment)
     if result.translation is not None:
         print_translation(result.translation)
+    if style:
+        print_style_transfer(_run(style_transfer, presets.preset(Preset.quick).style, Preset.quick))
     if speech:
         print_speech(_run(speech_flow, presets.preset(Preset.quick).speech))
 

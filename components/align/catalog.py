@@ -44,6 +44,14 @@ class AlignmentRun:
         return cls(_load_side(directory, "src"), _load_side(directory, "tgt"), history)
 
 
+def vector_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
+    """File names of the two aligned spaces: by language, by side as well when the two sides are
+    one language (two styles of it)."""
+    if src_lang == tgt_lang:
+        return f"{src_lang}.src.vec", f"{tgt_lang}.tgt.vec"
+    return f"{src_lang}.vec", f"{tgt_lang}.vec"
+
+
 @dataclass
 class AlignedExport:
     """The selected map as two `.vec` files named by language, and its CSLS lexicon."""
@@ -56,12 +64,14 @@ class AlignedExport:
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
-        write_vec(self.src, directory / f"{self.src_lang}.vec")
-        write_vec(self.tgt, directory / f"{self.tgt_lang}.vec")
+        src_file, tgt_file = vector_files(self.src_lang, self.tgt_lang)
+        write_vec(self.src, directory / src_file)
+        write_vec(self.tgt, directory / tgt_file)
         write_lexicon(self.lexicon, directory / "lexicon.tsv")
 
     @classmethod
     def load(cls, directory: Path, src_lang: str, tgt_lang: str) -> "AlignedExport":
         """The two aligned spaces (the lexicon is left on disk: readers recompute what they need)."""
         directory = Path(directory)
-        return cls(src_lang, tgt_lang, read_vec(directory / f"{src_lang}.vec"), read_vec(directory / f"{tgt_lang}.vec"))
+        src_file, tgt_file = vector_files(src_lang, tgt_lang)
+        return cls(src_lang, tgt_lang, read_vec(directory / src_file), read_vec(directory / tgt_file))

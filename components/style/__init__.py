@@ -1,2 +1,1 @@
-"""Evaluation of unsupervised text style transfer (archaic KJV English <-> modern English):
-a style classifier, PINC and self-BLEU against the inputs."""
+"""Unsupervised text style transfer: two styles of one language, trained without parallel text."""

@@ -24,6 +24,8 @@ def source_paths(config: CorpusConfig) -> dict[str, list[Path]]:
     tests = list(config.test_files or ())
     if config.dictionary.files:
         dictionaries = list(config.dictionary.files)
+    elif config.src.lang == config.tgt.lang:  # two styles of one language: the identity dictionary
+        dictionaries = []
     else:
         found = freedict_files(config.dictionary.dictd_dir, config.src.lang, config.tgt.lang)
         if not found:  # fail before hours of training, not after

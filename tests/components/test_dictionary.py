@@ -1,7 +1,7 @@
 import pytest
 
 from components.corpus import DictionaryConfig
-from components.dictionary import collect_pairs, split_dictionary
+from components.dictionary import collect_pairs, identity_pairs, split_dictionary
 from components.errors import InputError
 from tests.components.test_sources import make_dictd
 
@@ -31,3 +31,8 @@ def test_no_dictionary_for_pair_and_no_pair_in_vocabulary(tmp_path):
         collect_pairs("es", "de", DictionaryConfig(dictd_dir=tmp_path), lowercase=True)
     with pytest.raises(InputError, match="my-dict"):
         split_dictionary([("a", "b")], {"x"}, {"y"}, DictionaryConfig(), "my-dict")
+
+
+def test_identity_pairs_of_two_styles_keep_shared_words_with_a_letter():
+    assert identity_pairs({"thee", "the", "lord", ",", "12"}, {"you", "the", "lord", ",", "12"}) == [
+        ("lord", "lord"), ("the", "the")]

@@ -21,7 +21,7 @@ def test_help_lists_the_commands(data_dir):
     result = run_cli("--help", data_dir=data_dir)
     assert result.returncode == 0
     for command in ("prepare-corpus", "align", "backtranslate", "speech", "translation", "retrain", "artifacts",
-                    "report", "runs", "bench", "demo"):
+                    "report", "runs", "bench", "demo", "style-transfer", "restyle"):
         assert command in result.stdout
 
 
@@ -62,6 +62,9 @@ def test_translate_and_transcribe_name_a_missing_model(tmp_path, data_dir):
     wav.write_bytes(b"RIFF")
     for args, name in ((["translate", "--model", str(tmp_path / "nomodel"), "a sentence"], "nomodel"),
                        (["transcribe", "--model", str(tmp_path / "nomodel"), str(wav)], "nomodel"),
+                       (["restyle", "--model", str(tmp_path / "nomodel"), "thou art"], "nomodel"),
+                       (["style-transfer", "--src-file", str(tmp_path / "nowhere.txt"), "--tgt-file",
+                         str(tmp_path / "nowhere.txt")], "nowhere.txt"),
                        (["translate", "--model", "current", "--pair", "xa-xb", "a"], "translate-xa-xb")):
         result = run_cli(*args, data_dir=data_dir)
         assert result.returncode == 2, result.stdout + result.stderr

@@ -63,3 +63,18 @@ def test_bad_dictionary_files(tmp_path):
     with pytest.raises(InputError, match="empty"):
         read_dictionary_tsv(empty)
 
+
+
+def test_an_export_of_two_styles_of_one_language_keeps_both_spaces(tmp_path):
+    import numpy as np
+
+    from components.align.catalog import AlignedExport
+    from components.embeddings import Embeddings
+
+    src = Embeddings(["thee", "lord"], np.eye(2, dtype=np.float32))
+    tgt = Embeddings(["you", "lord", "the"], np.arange(6, dtype=np.float32).reshape(3, 2))
+    AlignedExport("en", "en", src, tgt).save(tmp_path)
+    back = AlignedExport.load(tmp_path, "en", "en")
+    assert back.src.words == src.words and back.tgt.words == tgt.words
+    assert np.allclose(back.tgt.vectors, tgt.vectors)
+    assert sorted(p.name for p in tmp_path.glob("*.vec")) == ["en.src.vec", "en.tgt.vec"]

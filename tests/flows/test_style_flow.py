@@ -1,0 +1,87 @@
+"""The style-transfer pipeline end to end on two tiny planted styles of one language: corpus with the
+identity dictionary, mapping, generator, classifier, rows beside copying, report, bench section, restyle."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.align.config import AlignConfig, AlignStageConfig, InitMethod
+from components.backtranslate.config import BacktranslateStageConfig
+from components.embeddings import EmbeddingConfig
+from components.report import RowKind
+from components.style.classifier import ClassifierConfig
+from components.style.config import StyleSides, StyleStageConfig
+from components.style.evaluate import COPY, REFERENCE
+from flows.backtranslate import translate
+from flows.style import style_transfer
+from tests.components.backtranslate.conftest import _one_thread, tiny_config  # noqa: F401
+
+WORDS = [f"w{i}" for i in range(120)]
+# the archaic style writes the first word of each pair, the modern one the second
+MARKERS = [("thee", "you"), ("hath", "has"), ("unto", "to"), ("saith", "says"), ("ye", "you")]
+
+
+def _sentences(rng: np.random.Generator, n: int) -> list[list[str]]:
+    """Content words with one style slot each: ('@', k) stands for marker pair k."""
+    out = []
+    for _ in range(n):
+        words = list(rng.choice(WORDS, size=6))
+        words.insert(int(rng.integers(0, 6)), f"@{rng.integers(len(MARKERS))}")
+        out.append(words)
+    return out
+
+
+def _render(sentence: list[str], side: int) -> str:
+    return " ".join(MARKERS[int(w[1:])][side] if w.startswith("@") else w for w in sentence) + " ."
+
+
+@pytest.fixture
+def files(tmp_path) -> dict[str, Path]:
+    rng = np.random.default_rng(3)
+    d = tmp_path / "in"
+    d.mkdir()
+    paths = {}
+    for name, side, n in (("archaic", 0, 800), ("modern", 1, 800)):
+        paths[name] = d / f"{name}.txt"
+        paths[name].write_text("".join(_render(s, side) + "\n" for s in _sentences(rng, n)), encoding="utf-8")
+    test = _sentences(rng, 30)
+    for name, side in (("test_archaic", 0), ("test_modern", 1)):
+        paths[name] = d / f"{name}.txt"
+        paths[name].write_text("".join(_render(s, side) + "\n" for s in test), encoding="utf-8")
+    return paths
+
+
+def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
+    sides = StyleSides(lang="en", src_files=(files["archaic"],), tgt_files=(files["modern"],),
+                       test_files=(files["test_archaic"], files["test_modern"]))
+    config = StyleStageConfig(
+        sides=sides, align=AlignStageConfig(methods=(InitMethod.IDENTICAL,), seeds=(0,), references=False,
+                                            align=AlignConfig(seeded_self_learning=False)),
+        transfer=BacktranslateStageConfig(translate=tiny_config(steps=20, checkpoint_every=10), eval_beam=1,
+                                          device="cpu"),
+        classifier=ClassifierConfig(epochs=5), embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1))
+    result = style_transfer(config)
+
+    assert result.corpus.dictionary.meta["seed_pairs"] > 50  # one language: the identity dictionary
+    assert result.classifier.meta["valid_accuracy"] > 0.9      # the markers tell the styles apart
+    rows = result.evaluation["rows"]
+    assert set(rows) == {COPY, REFERENCE, "model"}
+    assert rows[COPY]["pinc_s2t"] == 0 and rows[COPY]["self_bleu_t2s"] == pytest.approx(100)
+    assert rows[REFERENCE]["sacrebleu_s2t"] == pytest.approx(100) and rows[REFERENCE]["sacrebleu_t2s"] == pytest.approx(100)
+    assert rows[REFERENCE]["style_s2t"] > 0.9 and rows[COPY]["style_s2t"] < 0.1  # the judge agrees with the data
+    assert 0 <= rows["model"]["style_s2t"] <= 1 and rows["model"]["perplexity_s2t"] > 1
+
+    report = result.report()
+    assert report.key == "style-transfer-en-archaic-modern"
+    assert [r.kind for r in report.rows] == [RowKind.BASELINE, RowKind.REFERENCE, RowKind.UNSUPERVISED]
+    assert report.selected().criterion == result.round_trip_bleu
+    assert "judged modern % (archaic->modern)" in report.table(terminal=True)[0]
+
+    section = result.bench_section()
+    assert section["copy_bleu_s2t"] == round(rows[COPY]["sacrebleu_s2t"], 2)
+    assert section["judged_target_s2t"] == round(rows["model"]["style_s2t"], 4)
+    assert set(section["rows"]) == {COPY, REFERENCE, "model"} and section["steps"] == 20
+
+    out = translate(result.model, ["thee w1 w2 ."], "s2t", beam=1, device="cpu")
+    assert len(out) == 1 and isinstance(out[0], str)
+    assert style_transfer(config).model == result.model  # cached
