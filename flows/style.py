@@ -15,7 +15,7 @@ from components.presets import Preset
 from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.store import ArtifactRef
 from components.style.config import StyleStageConfig
-from components.style.evaluate import COPY, REFERENCE
+from components.style.evaluate import COPY, LM_WORD_BY_WORD, MODEL, REFERENCE
 from flows.align import AlignStageResult, align_embeddings
 from flows.corpus import CorpusResult, prepare_corpus
 from flows.runner import task_runner
@@ -26,8 +26,10 @@ from tasks.store import store
 from tasks.style.classifier import train_style_classifier
 from tasks.style.evaluate import evaluate_style
 
-MODEL = "denoising + back-translation"
-_KINDS = {COPY: RowKind.BASELINE, REFERENCE: RowKind.REFERENCE, "model": RowKind.UNSUPERVISED}
+# row key -> (display name, kind)
+_ROWS = {COPY: ("copy the input", RowKind.BASELINE), REFERENCE: ("the references", RowKind.REFERENCE),
+         LM_WORD_BY_WORD: ("word by word, top-k CSLS searched with the target style's LM", RowKind.BASELINE),
+         MODEL: ("denoising + back-translation", RowKind.UNSUPERVISED)}
 
 
 class StyleTransferResult(BaseModel):
@@ -45,12 +47,13 @@ class StyleTransferResult(BaseModel):
     criterion: Criterion = ROUND_TRIP_BLEU
 
     def rows(self) -> list[Row]:
-        """Copy, the references as output, and the model (selected by round-trip BLEU)."""
+        """Copy, the references as output, the LM-searched word by word, and the model (selected by
+        round-trip BLEU)."""
         def scores(metrics: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in metrics.items() if k not in SIGNATURE_KEYS}
 
-        return [Row(name=MODEL if key == "model" else key, kind=_KINDS[key], metrics=scores(m),
-                    criterion=self.round_trip_bleu if key == "model" else None, selected=key == "model")
+        return [Row(name=_ROWS[key][0], kind=_ROWS[key][1], metrics=scores(m),
+                    criterion=self.round_trip_bleu if key == MODEL else None, selected=key == MODEL)
                 for key, m in self.evaluation["rows"].items()]
 
     def columns(self) -> list[Column]:
@@ -71,8 +74,9 @@ class StyleTransferResult(BaseModel):
         ev, meta = self.evaluation, self.model.meta
         valid = ev["valid"]
         notes = [f"Styles: {a} (source) and {b}, one language, no parallel text in training. BLEU/chrF against "
-                 f"the test's {b} (and {a}) references, sacreBLEU lowercased; `{COPY}` is the output = the input, "
-                 f"`{REFERENCE}` the reference as output (what the classifier and LM make of real text).",
+                 f"the test's {b} (and {a}) references, sacreBLEU lowercased; `{_ROWS[COPY][0]}`: the output is the "
+                 f"input; `{_ROWS[REFERENCE][0]}`: the reference as output (what the classifier and LM make of "
+                 f"real text).",
                  f"Judged: the share of outputs a fastText classifier trained on the two training halves calls "
                  f"the target style (held-out accuracy {self.classifier.meta['valid_accuracy']:.1%}). PINC "
                  f"(0 = the input unchanged, 100 = no n-gram kept) and self-BLEU measure change against the input.",
@@ -94,13 +98,13 @@ class StyleTransferResult(BaseModel):
 
         a, b = self.styles
         rows = self.evaluation["rows"]
-        return {"styles": [a, b], "bleu_s2t": round(rows["model"]["sacrebleu_s2t"], 2),
-                "bleu_t2s": round(rows["model"]["sacrebleu_t2s"], 2),
+        return {"styles": [a, b], "bleu_s2t": round(rows[MODEL]["sacrebleu_s2t"], 2),
+                "bleu_t2s": round(rows[MODEL]["sacrebleu_t2s"], 2),
                 "copy_bleu_s2t": round(rows[COPY]["sacrebleu_s2t"], 2),
                 "copy_bleu_t2s": round(rows[COPY]["sacrebleu_t2s"], 2),
-                "judged_target_s2t": round(rows["model"]["style_s2t"], 4),
-                "judged_target_t2s": round(rows["model"]["style_t2s"], 4),
-                "rows": {("model" if k == "model" else k): rounded(m) for k, m in rows.items()},
+                "judged_target_s2t": round(rows[MODEL]["style_s2t"], 4),
+                "judged_target_t2s": round(rows[MODEL]["style_t2s"], 4),
+                "rows": {k: rounded(m) for k, m in rows.items()},
                 "valid": rounded(self.evaluation["valid"]),
                 "classifier_valid_accuracy": self.classifier.meta["valid_accuracy"],
                 "round_trip_bleu": round(self.round_trip_bleu, 2), "selected_step": self.selected_step,
@@ -128,8 +132,9 @@ def style_transfer(config: StyleStageConfig | None = None, preset: Preset = Pres
         prepared.src_corpus, prepared.tgt_corpus, aligned.exported, config.transfer.translate,
         config.transfer.device).result()
     evaluation = evaluate_style.with_options(**opts).submit(
-        model, prepared.test, prepared.src_corpus, prepared.tgt_corpus, classifier, config.transfer.eval_beam,
-        config.transfer.test_sentences, config.transfer.device).result()
+        model, prepared.test, prepared.src_corpus, prepared.tgt_corpus, classifier, aligned.exported,
+        config.transfer.translate, config.transfer.eval_beam, config.transfer.test_sentences,
+        config.transfer.device).result()
     plot = plot_backtranslation(model, data_root() / "reports" / f"style-transfer-{sides.name}.png")
     result = StyleTransferResult(name=sides.name, styles=styles, corpus=prepared, alignment=aligned,
                                  classifier=classifier.result(), model=model, evaluation=evaluation,

@@ -68,6 +68,8 @@ class LMWordByWordConfig(_Frozen):
     max_jump: int = Field(0, ge=0)                # a word may be translated this many positions early: 1 = adjacent swaps
     reorder_penalty: float = Field(2.0, ge=0)     # per position skipped: a swap needs the LM to gain > this nats;
     #   2 made fewer needless swaps than 0.5 or 1 on held-out sentences (the dev criterion above)
+    identity_candidate: bool = False              # a word the other side also has is its own first candidate:
+    #   for two styles of one language (scripts/style_dev_check.py), not for two languages
     warmup: bool = False                          # the warm-up round's pairs come from this search (False: the
     #   per-word CSLS map). Off until a full training run compares the two on round-trip BLEU
     warmup_sentences: int | None = Field(5_000, ge=1)  # per language, training sentences translated for the

@@ -41,6 +41,19 @@ class Candidates:
         """The plain word-by-word lexicon: each word's best candidate."""
         return {w: c[0][0] for w, c in self.words.items()}
 
+    def with_identity(self, tgt_words: set[str]) -> "Candidates":
+        """Each source word that the target side also has becomes its own first candidate (scored as
+        the best CSLS candidate; the last one makes room): between two styles of one language most
+        words stay, and the LM decides where they should not."""
+        out = {}
+        for w, cands in self.words.items():
+            if w in tgt_words and all(t != w for t, _ in cands):
+                cands = [(w, cands[0][1])] + cands[:-1]
+            elif w in tgt_words:
+                cands = [(w, cands[0][1])] + [c for c in cands if c[0] != w]
+            out[w] = cands
+        return Candidates(out)
+
 
 def csls_candidates(src: Embeddings, tgt: Embeddings, k: int, csls_k: int = 10, batch: int = 2048) -> Candidates:
     """Top-`k` target words of every source word by CSLS (Conneau et al. 2018) in the shared space.
@@ -135,8 +148,12 @@ def lm_searches(aligned: tuple[Embeddings, Embeddings], train_lines: tuple[Seque
     tokenised training lines (never the test verses)."""
     c = config.lm_word_by_word
     lms = [target_lm(lines, c) for lines in train_lines]
-    return tuple(LMWordByWord(csls_candidates(aligned[i], aligned[1 - i], c.candidates, config.csls_k), lms[1 - i], c)
-                 for i in (0, 1))  # type: ignore[return-value]
+
+    def candidates(i: int) -> Candidates:
+        found = csls_candidates(aligned[i], aligned[1 - i], c.candidates, config.csls_k)
+        return found.with_identity(set(aligned[1 - i].words)) if c.identity_candidate else found
+
+    return tuple(LMWordByWord(candidates(i), lms[1 - i], c) for i in (0, 1))  # type: ignore[return-value]
 
 
 def evaluate_lm_word_by_word(aligned: tuple[Embeddings, Embeddings], train_lines: tuple[Sequence[str], Sequence[str]],

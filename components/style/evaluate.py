@@ -16,8 +16,11 @@ from components.speech.lm import NgramLM
 from components.style.classifier import StyleClassifier
 from components.style.metrics import pinc, self_bleu
 
-COPY = "copy the input"
-REFERENCE = "the references"
+# row keys (the bench report's too)
+COPY = "copy"                        # the output is the input
+REFERENCE = "references"             # the output is the reference: what the judges make of real text
+LM_WORD_BY_WORD = "lm_word_by_word"  # top-k CSLS candidates searched with the target style's LM
+MODEL = "model"                      # the generator
 
 
 @dataclass(frozen=True)

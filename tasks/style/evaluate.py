@@ -6,12 +6,15 @@ from typing import Any
 
 from prefect import task
 
+from components.align.catalog import AlignedExport
 from components.backtranslate.bundle import load_bundle, translate_text
 from components.backtranslate.catalog import MonolingualCorpus, ParallelTest
+from components.backtranslate.config import TranslateConfig
+from components.backtranslate.lmwordbyword import lm_searches
 from components.device import DeviceRequest
 from components.speech.lm import NgramLM
 from components.store import ArtifactRef
-from components.style.evaluate import StyleJudges, anchor_rows, score_transfer
+from components.style.evaluate import LM_WORD_BY_WORD, MODEL, StyleJudges, anchor_rows, score_transfer
 from components.style.classifier import StyleClassifier
 from tasks.cache import STAGE_CACHE
 from tasks.gpu import device_slot
@@ -20,8 +23,7 @@ from tasks.store import store
 STYLE_LM_ORDER = 3  # ~1M training tokens a style support little more (as the LM word by word)
 
 
-def _judges(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, classifier: ArtifactRef) -> StyleJudges:
-    corpora = [MonolingualCorpus.load(store().path(ref)) for ref in (src_corpus, tgt_corpus)]
+def _judges(corpora: list[MonolingualCorpus], classifier: ArtifactRef) -> StyleJudges:
     lms = tuple(NgramLM.fit((line.split() for line in c.train), STYLE_LM_ORDER) for c in corpora)
     return StyleJudges(StyleClassifier.load(store().path(classifier)), tuple(classifier.meta["styles"]),
                        lms)  # type: ignore[arg-type]
@@ -29,14 +31,18 @@ def _judges(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, classifier: Artifa
 
 @task(name="evaluate-style-transfer", task_run_name="evaluate-style-transfer", cache_policy=STAGE_CACHE)
 def evaluate_style(model: ArtifactRef, test: ArtifactRef, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef,
-                   classifier: ArtifactRef, beam: int, test_sentences: int | None,
-                   device: DeviceRequest = "auto") -> dict[str, Any]:
-    """Rows of the test verses (copy, references, the model), and the model's unsupervised scores on
-    each style's held-out lines (what selection may read: no reference is involved)."""
-    judges = _judges(src_corpus, tgt_corpus, classifier)
+                   classifier: ArtifactRef, alignment: ArtifactRef, config: TranslateConfig, beam: int,
+                   test_sentences: int | None, device: DeviceRequest = "auto") -> dict[str, Any]:
+    """Rows of the test verses (copy, references, the LM-searched word by word that the model's
+    warm-up may learn from, the model), and the model's unsupervised scores on each style's
+    held-out lines (what selection may read: no reference is involved)."""
+    corpora = [MonolingualCorpus.load(store().path(ref)) for ref in (src_corpus, tgt_corpus)]
+    judges = _judges(corpora, classifier)
     verses = ParallelTest.load(store().path(test), test_sentences)
-    valid = [MonolingualCorpus.load(store().path(ref)).valid for ref in (src_corpus, tgt_corpus)]
+    valid = [c.valid for c in corpora]
     lang = src_corpus.meta["lang"]
+    aligned = AlignedExport.load(store().path(alignment), lang, lang)
+    searches = lm_searches((aligned.src, aligned.tgt), (corpora[0].train, corpora[1].train), config)
     start = time.perf_counter()
     with device_slot(device) as dev:
         tm = load_bundle(store().path(model), dev)
@@ -44,7 +50,9 @@ def evaluate_style(model: ArtifactRef, test: ArtifactRef, src_corpus: ArtifactRe
             (verses.src, verses.tgt)))
         valid_s2t, valid_t2s = (translate_text(tm, lines, s, 1 - s, beam=beam) for s, lines in enumerate(valid))
     rows = anchor_rows(verses, lang, judges)
-    rows["model"] = score_transfer(hyp_s2t, hyp_t2s, verses, lang, judges)
+    rows[LM_WORD_BY_WORD] = score_transfer(searches[0].translate(verses.src), searches[1].translate(verses.tgt),
+                                           verses, lang, judges)
+    rows[MODEL] = score_transfer(hyp_s2t, hyp_t2s, verses, lang, judges)
     unsupervised = {f"{k}_{d}": v for d, outputs, inputs, to in (("s2t", valid_s2t, valid[0], 1),
                                                                   ("t2s", valid_t2s, valid[1], 0))
                     for k, v in judges.judge(outputs, inputs, to).items()}

@@ -12,6 +12,7 @@ from components.backtranslate.wordbyword import csls_lexicon, translate_words
 from components.backtranslate.train import new_model, prepare_corpora, train
 from components.embeddings import Embeddings
 from tests.components.backtranslate.conftest import cipher, cipher_pair, tiny_config
+from components.speech.lm import NgramLM
 
 ENGLISH = ["the white house is big", "a white house", "the white dog runs", "the house is old",
            "the bank of the river", "money in the bank", "the bank gives money"] * 3
@@ -102,3 +103,15 @@ def test_the_searchs_memoised_lm_scores_are_the_lms_probabilities(order):
         for context in [(), ("the",), ("the", "white"), ("white", "house", "is"), ("unseen", "the")]:
             for word in ["house", "the", "money", "unseen", "</s>"]:
                 assert lm.logprob(word, context) == math.log(lm.interpolated(word, lm._context(context)))
+
+
+def test_with_identity_makes_a_shared_word_its_own_first_candidate_and_the_lm_decides():
+    found = Candidates({"thee": [("thee", 0.2), ("you", 0.5)], "lord": [("god", 0.6), ("king", 0.4)],
+                        "hath": [("has", 0.7), ("had", 0.3)]})
+    both = found.with_identity({"thee", "lord", "has", "had", "you", "god", "king"})
+    assert both.words["thee"] == [("thee", 0.2), ("you", 0.5)]           # first, with the best score
+    assert both.words["lord"] == [("lord", 0.6), ("god", 0.6)]           # in, the last candidate out
+    assert both.words["hath"] == found.words["hath"]                     # not in the other side: as found
+    lm = NgramLM.fit([["you", "has", "lord"]] * 5, order=2)
+    search = LMWordByWord(both, lm, LMWordByWordConfig(candidates=2))
+    assert search.translate(["thee hath lord"]) == ["you has lord"]
