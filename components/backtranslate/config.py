@@ -113,6 +113,37 @@ class DecodeConfig(_Frozen):
     batch_sentences: int = Field(64, ge=1)
 
 
+class AdversaryMode(str, Enum):
+    """How the generator learns from the discriminator (adversary.py), if at all."""
+
+    NONE = "none"                        # no adversary: denoising and back-translation only
+    GUMBEL = "gumbel"                    # D reads straight-through Gumbel-softmax samples; gradients flow through them
+    POLICY_GRADIENT = "policy_gradient"  # REINFORCE: per-prefix rewards log D(prefix) minus a moving baseline
+    CONSTANT_REWARD = "constant_reward"  # control (Choshen et al. 2020): the same update with reward 1, no baseline
+
+
+class AdversaryConfig(_Frozen):
+    """Adversarial training of the generator (Sequence GANs for text): per written language, a small
+    GRU discriminator tells real monolingual sentences from the model's translations into it."""
+
+    mode: AdversaryMode = AdversaryMode.NONE
+    weight: float = Field(0.1, ge=0)              # adversarial loss weight, beside denoising and back-translation
+    #   (~1-3 nats each): small, as the cycle losses must keep the content
+    start_step: int = Field(500, ge=0)            # first step with the adversary: after the word-by-word round
+    #   (TrainConfig.word_by_word_steps), when the model's own translations are worth judging
+    hidden: int = Field(128, ge=4)                # discriminator word-vector and GRU width
+    lr: float = Field(1e-3, gt=0)                 # discriminator Adam
+    disc_steps: int = Field(1, ge=1)              # discriminator updates per generator step, on that step's batch
+    temperature: float = Field(1.0, gt=0)         # Gumbel-softmax temperature (gumbel mode)
+    max_len_a: float = Field(1.3, gt=0)           # sampled length limit: a * source length + b, as back-translation's
+    max_len_b: int = Field(5, ge=1)
+    baseline_decay: float = Field(0.9, ge=0, lt=1)  # policy gradient: baseline = moving average of the mean reward
+    label_smoothing: float = Field(0.1, ge=0, lt=0.5)  # one-sided: real sentences' target is 1 - this
+    #   (Salimans et al. 2016), so D's scores of fakes stay informative
+    entropy_weight: float = Field(0.0, ge=0)      # bonus on the generator's output entropy at sampled positions,
+    #   against collapse onto a few sentences D likes (0: none)
+
+
 class TranslateConfig(_Frozen):
     """Everything the component needs, grouped by part."""
 
@@ -122,6 +153,7 @@ class TranslateConfig(_Frozen):
     decode: DecodeConfig = DecodeConfig()
     csls_k: int = Field(10, ge=1)                 # neighbourhood of CSLS in word-by-word translation
     lm_word_by_word: LMWordByWordConfig = LMWordByWordConfig()  # the LM-searched word-by-word translation
+    adversary: AdversaryConfig = AdversaryConfig()  # adversarial training of the generator (default: none)
 
 
 class BacktranslateStageConfig(_Frozen):

@@ -161,12 +161,14 @@ class Translator(nn.Module):
         return t
 
     def embed(self, tokens: torch.Tensor, lang: int, offset: int = 0) -> torch.Tensor:
-        """tokens: (B, T) ids of language `lang` -> (B, T, d), positions from `offset`."""
+        """tokens: (B, T) ids of language `lang`, or (B, T, V_lang) distributions over its words
+        (Gumbel-softmax samples: their words' vectors, weighted) -> (B, T, d), positions from `offset`."""
         if tokens.shape[1] + offset > self.config.max_positions:
             raise ValueError(f"sequence of {tokens.shape[1] + offset} tokens exceeds max_positions "
                              f"{self.config.max_positions}")
         pos = torch.arange(offset, offset + tokens.shape[1], device=tokens.device)
-        x = self.proj(F.embedding(tokens, self.table(lang))) + self.pos(pos) + self.lang.weight[lang]
+        words = F.embedding(tokens, self.table(lang)) if tokens.dtype == torch.long else tokens @ self.table(lang)
+        x = self.proj(words) + self.pos(pos) + self.lang.weight[lang]
         return self.drop(self.emb_ln(x))
 
     def encode(self, src: torch.Tensor, lang: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -203,7 +205,8 @@ class Translator(nn.Module):
 
     def step(self, tokens: torch.Tensor, position: int, tgt_lang: int, mask: torch.Tensor,
              cache: DecoderCache) -> torch.Tensor:
-        """One decoding step. tokens: (B,) last emitted ids -> (B, V_tgt) logits; updates `cache`."""
+        """One decoding step. tokens: (B,) last emitted ids, or (B, V_tgt) distributions over them
+        (Gumbel-softmax samples, which carry gradients) -> (B, V_tgt) logits; updates `cache`."""
         x = self.embed(tokens[:, None], tgt_lang, offset=position)
         for i, layer in enumerate(self.decoder):
             x, cache.self_kv[i] = layer(x, cache.cross_kv[i], mask, cache.self_kv[i], incremental=True)

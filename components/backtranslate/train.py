@@ -7,6 +7,7 @@ Each step trains both languages l in {0, 1} on two losses:
                     lmwordbyword.py, or word for word by the CSLS map); then learn y -> x_l.
 Model selection is `ROUND_TRIP_BLEU` (criterion.py): round-trip BLEU on held-out monolingual
 sentences (A->B->A, B->A->B); the best checkpoint's weights are kept.
+With `config.adversary` on, a third loss from discriminators of each language (adversary.py).
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ import torch.nn.functional as F
 from components.atomic import atomic_path
 from components.embeddings import Embeddings
 from components.errors import InputError, UnpairedError
+from components.backtranslate.adversary import Adversary
 from components.backtranslate.bundle import TranslationModel, translate_text
-from components.backtranslate.config import TranslateConfig, TrainConfig
+from components.backtranslate.config import AdversaryMode, TranslateConfig, TrainConfig
 from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion
 from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
@@ -124,18 +126,19 @@ class TrainState:
 
 
 def save_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
-                    state: TrainState, fingerprint: str) -> None:
-    """Write the checkpoint at `path`, atomically."""
+                    state: TrainState, fingerprint: str, adversary: Adversary | None = None) -> None:
+    """Write the checkpoint at `path`, atomically (with the discriminators' state when adversarial)."""
+    extra = {} if adversary is None else {"adversary": adversary.state_dict()}
     with atomic_path(Path(path)) as tmp:
         torch.save({"fingerprint": fingerprint, "step": state.step, "seconds": state.seconds,
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                     "history": state.history, "best_state": state.best_state,
-                    "best_criterion": state.best_criterion, "best_step": state.best_step}, tmp)
+                    "best_criterion": state.best_criterion, "best_step": state.best_step, **extra}, tmp)
 
 
 def load_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
-                    fingerprint: str) -> TrainState | None:
+                    fingerprint: str, adversary: Adversary | None = None) -> TrainState | None:
     """Restore a checkpoint written for the same run (`fingerprint`); None when there is none."""
     path = Path(path)
     if not path.is_file():
@@ -147,6 +150,8 @@ def load_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimi
     optimizer.load_state_dict(ck["optimizer"])
     gen.set_state(ck["generator"])
     torch.set_rng_state(ck["torch_rng"])
+    if adversary is not None:  # same fingerprint, so the run was adversarial too
+        adversary.load_state_dict(ck["adversary"])
     return TrainState(ck["step"], ck["seconds"], ck["history"], ck["best_state"], ck["best_criterion"],
                       ck["best_step"])
 
@@ -207,6 +212,12 @@ def prepare_corpora(train_lines: tuple[Sequence[str], Sequence[str]], valid_line
             raise InputError(src, "no held-out (valid) sentence for the round-trip criterion")
     maps = tuple(id_map(lexicons[i], vocabs[i].words, vocabs[1 - i].index, UNK_ID, len(SPECIALS)) for i in (0, 1))
     return Corpora(train_ids, valid, maps, None if warmup is None else tuple(warmup))  # type: ignore[arg-type]
+
+
+def fresh_sums() -> dict[str, float]:
+    """Running sums between checkpoints: losses, tokens, work and the adversary's step statistics."""
+    return {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0, "flops": 0, "gen_flops": 0,
+            "disc_accuracy": 0.0, "adv_reward": 0.0, "adv_loss": 0.0, "adv_n": 0}
 
 
 def expected_steps(step: int, seconds: float, c: TrainConfig) -> int:
@@ -286,7 +297,10 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
     torch.manual_seed(c.seed)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=c.lr,
                                  betas=(0.9, 0.98))
-    state = (load_checkpoint(checkpoint, model, optimizer, gen, fingerprint) if checkpoint else None) or TrainState()
+    adversary = (None if config.adversary.mode == AdversaryMode.NONE else
+                 Adversary(config.adversary, (model.vocab_size(0), model.vocab_size(1)), device, c.seed))
+    state = (load_checkpoint(checkpoint, model, optimizer, gen, fingerprint, adversary) if checkpoint else None
+             ) or TrainState()
     resumed_from = state.step
     batches = [length_batches(corpus, c.tokens_per_batch) for corpus in data.train]
     if data.warmup is not None:  # batches of the translated sentences (positions in data.warmup[l])
@@ -297,7 +311,7 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
     e = model.tables[0].shape[1]  # word-vector width
     peak = matmul_peak(model_shapes(config.model, c.tokens_per_batch, max(map(model.vocab_size, (0, 1)))), device,
                        dtype=torch.bfloat16 if autocast else torch.float32)
-    sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0, "flops": 0, "gen_flops": 0}
+    sums = fresh_sums()
     clock, cpu_clock, steps_here, capped = time.perf_counter(), time.process_time(), 0, False
     model.train()
     while state.step < c.steps:
@@ -305,6 +319,7 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
             group["lr"] = c.lr * min(1.0, (state.step + 1) / max(1, c.warmup))
         w_ae, w_bt = ae_weight(state.step, c), c.bt_weight
         total = torch.zeros((), device=device)
+        sources: list[list[list[int]]] = [[], []]  # each language's real sentences of this step
         for lang in (0, 1):
             pick = batches[lang][int(torch.randint(len(batches[lang]), (1,), generator=gen))]
             x = [data.train[lang][i] for i in pick]
@@ -336,6 +351,14 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
                     sums["tokens"] += n
                     sums["flops"] += train_flops(config.model, len(x), max(map(len, y)) + 1,
                                                  max(map(len, x)) + 1, model.vocab_size(lang), e)
+            sources[lang] = x
+        if adversary is not None and state.step >= config.adversary.start_step:
+            # FLOP accounting leaves the adversary's sampling and discriminators out
+            loss, stats = adversary.step(model, sources, gen, autocast)
+            total = total + config.adversary.weight * loss
+            for k, v in stats.items():
+                sums[k] += v
+            sums["adv_n"] += 1
         if not torch.isfinite(total):
             raise TrainingDiverged(f"loss is {total.item()} at step {state.step}")
         optimizer.zero_grad(set_to_none=True)
@@ -363,13 +386,16 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
                    "train_flops": sums["flops"], "generation_flops": sums["gen_flops"],
                    "step_seconds": now - clock, "step_cpu_seconds": cpu_now - cpu_clock,
                    "seconds": state.seconds, "best": state.keep_if_best(criterion, model)}
+            if adversary is not None:  # None before the adversary's first step
+                row.update({k: sums[k] / sums["adv_n"] if sums["adv_n"] else None
+                            for k in ("disc_accuracy", "adv_reward", "adv_loss")})
             state.history.append(row)
             model.train()
             if checkpoint:
-                save_checkpoint(checkpoint, model, optimizer, gen, state, fingerprint)
+                save_checkpoint(checkpoint, model, optimizer, gen, state, fingerprint, adversary)
             if on_checkpoint:
                 on_checkpoint(row)
-            sums = {"ae": 0.0, "bt": 0.0, "n": 0, "tokens": 0, "flops": 0, "gen_flops": 0}
+            sums = fresh_sums()
             clock, cpu_clock = time.perf_counter(), time.process_time()
             if out_of_time and state.step < c.steps:
                 capped = True
