@@ -23,6 +23,13 @@ def plot_backtranslation(model: ArtifactRef, out: Path) -> Path:
     ax_l.plot(steps, [r["bt_loss"] for r in rows], label="back-translation")
     ax_l.set(title="training loss (mean per checkpoint interval)", xlabel="step", ylabel="cross-entropy")
     ax_l.legend()
+    adv = [r for r in rows if r.get("disc_accuracy") is not None]  # adversarial runs, once the adversary started
+    if adv:
+        ax_d = ax_l.twinx()
+        ax_d.plot([r["step"] for r in adv], [r["disc_accuracy"] for r in adv], "k:", label="discriminator accuracy")
+        ax_d.plot([r["step"] for r in adv], [r["adv_reward"] for r in adv], "k--", label="D(translation) (reward)")
+        ax_d.set(ylim=(0, 1), ylabel="adversary")
+        ax_d.legend(fontsize=8, loc="center right")
     ax_b.plot(steps, [r["round_trip_bleu_src"] for r in rows], label="src->tgt->src")
     ax_b.plot(steps, [r["round_trip_bleu_tgt"] for r in rows], label="tgt->src->tgt")
     ax_b.plot(steps, [r["criterion"] for r in rows], label="mean (selects)", lw=2.5)
