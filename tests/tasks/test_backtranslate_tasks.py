@@ -7,6 +7,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.backtranslate.bundle import WEIGHTS, load_bundle
 from components.backtranslate.catalog import ParallelTest, TrainingHistory
+from components.backtranslate.config import AdversaryConfig
 from components.backtranslate.metrics import SCORE_KEYS, STANDARD_KEYS
 from components.backtranslate.lmwordbyword import evaluate_lm_word_by_word
 from components.backtranslate.wordbyword import evaluate_word_by_word
@@ -99,3 +100,15 @@ def test_evaluation_plot_and_report_of_a_trained_model(stage, data_dir):
     assert set(found) == set(keys)
     assert (found["translation-test"].type, found["translation-test-summary"].type) == ("table", "markdown")
     assert "# t" in found["translation-test-summary"].data
+
+
+def test_an_adversarial_run_records_and_plots_its_discriminator(stage, data_dir):
+    _, (src, tgt, _, alignment) = stage
+    config = tiny_config(steps=10, checkpoint_every=5, valid_sentences=5)
+    config = config.model_copy(update={"adversary": AdversaryConfig(mode="gumbel", start_step=5, hidden=16)})
+    model = train_backtranslation(src, tgt, alignment, config, "cpu")
+    history = TrainingHistory.load(store().path(model)).rows
+    assert history[0]["disc_accuracy"] is None  # the adversary starts at step 5
+    assert 0 <= history[1]["disc_accuracy"] <= 1 and 0 < history[1]["adv_reward"] < 1
+    assert load_bundle(store().path(model), torch.device("cpu")).config.adversary == config.adversary
+    assert plot_backtranslation(model, data_dir / "reports" / "adversarial.png").stat().st_size > 0
