@@ -8,7 +8,7 @@ from components.backtranslate.adversary import (Discriminator, discriminator_ste
                                                 policy_gradient_loss, prefix_mask, sample, sampled_logprobs)
 from components.backtranslate.config import AdversaryConfig
 from components.backtranslate.model import batch_tensor
-from components.backtranslate.train import train
+from components.backtranslate.train import new_model, prepare_corpora, train
 from components.backtranslate.vocab import BOS_ID, EOS_ID
 from tests.components.backtranslate.conftest import tiny_config
 from tests.components.backtranslate.test_train import assert_resume_matches_uninterrupted, fresh
@@ -150,3 +150,14 @@ def test_without_an_adversary_at_work_training_is_bit_identical_to_the_default(p
     for other in results[1:]:
         for k, v in results[0].best_state.items():
             assert torch.equal(other.best_state[k], v), k
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["gumbel", "policy_gradient", "constant_reward"])
+def test_each_mode_trains_on_cuda_with_mixed_precision(pair, mode):
+    config = adversarial(mode)
+    config = config.model_copy(update={"train": config.train.model_copy(update={"steps": 8, "checkpoint_every": 8})})
+    tm = new_model(config, pair.vocabs, pair.aligned, torch.device("cuda"))
+    data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config)
+    row = train(tm, data, config).history[-1]
+    assert row["step"] == 8 and 0 <= row["disc_accuracy"] <= 1 and 0 < row["adv_reward"] < 1
