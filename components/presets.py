@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from components.align.config import AlignConfig, AlignStageConfig, CriterionConfig, InitMethod
 from components.backtranslate.config import (BacktranslateStageConfig, DecodeConfig as TranslateDecodeConfig,
-                                             ModelConfig, TrainConfig, TranslateConfig)
+                                             FinetuneConfig, LMWordByWordConfig, ModelConfig, TrainConfig,
+                                             TranslateConfig)
 from components.corpus import CorpusConfig
 from components.embeddings import EmbeddingConfig
 from components.speech.config import (GanConfig, SpeechConfig, SpeechDataConfig, SpeechStageConfig,
@@ -110,8 +111,16 @@ PRESETS: dict[Preset, StagePresets] = {
         # wall on 2 shared CPU cores, everything cached as artifacts.
         speech=SpeechStageConfig(data=SpeechDataConfig(train_utterances=600, test_utterances=100),
                                  speech=SpeechConfig(gan=GanConfig(gan_steps=1000, gan_eval_every=200))),
-        # Archaic KJV against modern WEB + BBE with translation's generator and schedule.
-        style=StyleStageConfig(embeddings=EmbeddingConfig(dim=300, epochs=10), transfer=_QUICK_BACKTRANSLATE),
+        # Archaic KJV against modern WEB + BBE with translation's generator and schedule; the warm-up
+        # round learns from the LM-searched word by word where each word is its own first candidate
+        # (dev verses outside the test books, scripts/style_dev_check.py: BLEU 53.5 against 51.4 for
+        # copying, 51.8 without the word as a candidate). Each adversary continues the model for 150
+        # updates.
+        style=StyleStageConfig(
+            embeddings=EmbeddingConfig(dim=300, epochs=10),
+            transfer=_QUICK_BACKTRANSLATE.model_copy(update={"translate": _QUICK_BACKTRANSLATE.translate.model_copy(
+                update={"lm_word_by_word": LMWordByWordConfig(identity_candidate=True, warmup=True)})}),
+            finetune=FinetuneConfig(steps=150, checkpoint_every=50)),
     ),
     Preset.full: StagePresets(
         embeddings=EmbeddingConfig(dim=300, epochs=20),
@@ -122,7 +131,11 @@ PRESETS: dict[Preset, StagePresets] = {
                                  speech=SpeechConfig(gan=GanConfig(gan_steps=4000, gan_eval_every=400),
                                                      supervised=SupervisedConfig(supervised_steps=3000)),
                                  seeds=(0, 1, 2, 3, 4)),
-        style=StyleStageConfig(embeddings=EmbeddingConfig(dim=300, epochs=20), transfer=_FULL_BACKTRANSLATE),
+        style=StyleStageConfig(
+            embeddings=EmbeddingConfig(dim=300, epochs=20),
+            transfer=_FULL_BACKTRANSLATE.model_copy(update={"translate": _FULL_BACKTRANSLATE.translate.model_copy(
+                update={"lm_word_by_word": LMWordByWordConfig(identity_candidate=True, warmup=True)})}),
+            finetune=FinetuneConfig(steps=1000, checkpoint_every=250)),
     ),
 }
 

@@ -75,13 +75,20 @@ def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt
     return out
 
 
+def vocabulary_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
+    """File names of the two vocabularies: by language, by side as well for two styles of one language."""
+    if src_lang == tgt_lang:
+        return f"vocab.{src_lang}.src.txt", f"vocab.{tgt_lang}.tgt.txt"
+    return f"vocab.{src_lang}.txt", f"vocab.{tgt_lang}.txt"
+
+
 def save_bundle(directory: Path, state: dict[str, torch.Tensor], vocabs: tuple[Vocabulary, Vocabulary],
                 config: TranslateConfig, meta: dict[str, Any]) -> None:
     """Write weights, vocabularies and config into `directory` (which the caller commits atomically)."""
     directory = Path(directory)
     torch.save({k: v.detach().cpu() for k, v in state.items()}, directory / WEIGHTS)
-    for v in vocabs:
-        v.write(directory / f"vocab.{v.lang}.txt")
+    for v, name in zip(vocabs, vocabulary_files(*(v.lang for v in vocabs))):
+        v.write(directory / name)
     info = {"langs": [v.lang for v in vocabs], "embedding_dim": int(state["tables.0"].shape[1]),
             "config": json.loads(config.model_dump_json()), "meta": meta}
     (directory / CONFIG).write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -95,7 +102,8 @@ def load_bundle(directory: Path, device: torch.device) -> TranslationModel:
     info = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
     info["config"].get("decode", {}).pop("beam", None)  # a dead field of models saved before it went
     config = TranslateConfig.model_validate(info["config"])
-    vocabs = tuple(Vocabulary.read(lang, directory / f"vocab.{lang}.txt") for lang in info["langs"])
+    vocabs = tuple(Vocabulary.read(lang, directory / name)
+                   for lang, name in zip(info["langs"], vocabulary_files(*info["langs"])))
     dim = info["embedding_dim"]
     model = Translator(config.model, [np.zeros((len(v), dim), np.float32) for v in vocabs],
                        [np.zeros(len(v), bool) for v in vocabs])

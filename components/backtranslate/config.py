@@ -156,6 +156,26 @@ class TranslateConfig(_Frozen):
     adversary: AdversaryConfig = AdversaryConfig()  # adversarial training of the generator (default: none)
 
 
+class FinetuneConfig(_Frozen):
+    """Extra updates of a trained model, one run per adversary mode from the same start, so each row
+    differs from the others only in what the generator learns from (Choshen et al. 2020's control
+    included: equal updates with a constant reward)."""
+
+    steps: int = Field(300, ge=1)                 # updates of each run (the budget, in steps)
+    checkpoint_every: int = Field(100, ge=1)      # each checkpoint measures round-trip BLEU, which selects
+    modes: tuple[AdversaryMode, ...] = tuple(AdversaryMode)  # NONE: the same updates without an adversary
+    adversary: AdversaryConfig = AdversaryConfig(start_step=0)  # the adversary's settings (mode set per run)
+
+    def translate_config(self, base: TranslateConfig, mode: AdversaryMode) -> TranslateConfig:
+        """`base` (the trained model's config) continued for `steps` updates with `mode`: no warm-up
+        round or learning-rate ramp, the denoising weight at its end value, the adversary from step 0."""
+        train = base.train.model_copy(update={
+            "steps": self.steps, "checkpoint_every": self.checkpoint_every, "word_by_word_steps": 0, "warmup": 0,
+            "ae_weight_start": base.train.ae_weight_end})
+        return base.model_copy(update={"train": train,
+                                       "adversary": self.adversary.model_copy(update={"mode": mode, "start_step": 0})})
+
+
 class BacktranslateStageConfig(_Frozen):
     """The back-translation stage: model, noise, training schedule, search, and what is evaluated."""
 

@@ -7,7 +7,7 @@ import time
 from prefect import get_run_logger, task
 
 from components.align.catalog import AlignedExport
-from components.backtranslate.bundle import save_bundle
+from components.backtranslate.bundle import load_bundle, save_bundle
 from components.backtranslate.catalog import MonolingualCorpus, TrainingHistory
 from components.backtranslate.config import TranslateConfig
 from components.backtranslate.train import new_model, prepare_corpora, train
@@ -15,6 +15,7 @@ from components.backtranslate.vocab import Vocabulary
 from components.backtranslate.lmwordbyword import lm_searches
 from components.backtranslate.wordbyword import csls_lexicons
 from components.device import DeviceRequest
+from components.errors import InputError
 from components.store import ArtifactRef
 from tasks.cache import STAGE_CACHE, checkpoint_dir, run_key
 from tasks.gpu import device_slot
@@ -31,6 +32,26 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
     Checkpoints go to `<store>/checkpoints/<hash of inputs, config and code>/`, so a killed run
     started again resumes from its last checkpoint.
     """
+    return _fit(src_corpus, tgt_corpus, alignment, config, device, None,
+                run_key(train_backtranslation.fn, src_corpus.sha256, tgt_corpus.sha256, alignment.sha256,
+                        config.model_dump(mode="json")))
+
+
+@task(name="finetune-backtranslation", task_run_name="finetune-backtranslation-{config.adversary.mode.value}",
+      cache_policy=STAGE_CACHE)
+def finetune_backtranslation(model: ArtifactRef, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef,
+                             alignment: ArtifactRef, config: TranslateConfig,
+                             device: DeviceRequest = "auto") -> ArtifactRef:
+    """Continue a trained model (its weights; a fresh optimiser) under `config`, e.g. with an
+    adversary; stored like a trained model, with the start's sha256 in its meta."""
+    return _fit(src_corpus, tgt_corpus, alignment, config, device, model,
+                run_key(finetune_backtranslation.fn, model.sha256, src_corpus.sha256, tgt_corpus.sha256,
+                        alignment.sha256, config.model_dump(mode="json")))
+
+
+def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef, config: TranslateConfig,
+         device: DeviceRequest, start_from: ArtifactRef | None, key: str) -> ArtifactRef:
+    """Train (from the aligned vectors, or from `start_from`'s weights) and store the selected checkpoint."""
     langs = src_corpus.meta["lang"], tgt_corpus.meta["lang"]
     aligned = AlignedExport.load(store().path(alignment), *langs)
     src_text, tgt_text = (MonolingualCorpus.load(store().path(ref)) for ref in (src_corpus, tgt_corpus))
@@ -38,15 +59,19 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
     names = tuple(f"{lang} corpus {ref.sha256[:12]}" for lang, ref in zip(langs, (src_corpus, tgt_corpus)))
     vocabs = tuple(Vocabulary.build(lang, lines, config.model.vocabulary, source=name)
                    for lang, lines, name in zip(langs, train_lines, names))
-    key = run_key(train_backtranslation.fn, src_corpus.sha256, tgt_corpus.sha256, alignment.sha256,
-                  config.model_dump(mode="json"))
     run_dir = checkpoint_dir("backtranslate", key)
     start = time.perf_counter()
     with device_slot(device) as dev, Progress(f"backtranslate-{langs[0]}-{langs[1]}", "back-translation steps",
                                               config.train.steps) as progress:
         tm = new_model(config, vocabs, (aligned.src, aligned.tgt), dev)  # type: ignore[arg-type]
+        if start_from is not None:
+            trained = load_bundle(store().path(start_from), dev)
+            if trained.vocabs != tm.vocabs:
+                raise InputError(f"model {start_from.sha256[:12]}", "was trained on other vocabularies than these corpora give")
+            tm.model.load_state_dict(trained.model.state_dict())
         lexicons = csls_lexicons(aligned.src, aligned.tgt, config.csls_k)
-        searches = lm_searches((aligned.src, aligned.tgt), train_lines, config) if config.lm_word_by_word.warmup else None
+        warm_up = config.lm_word_by_word.warmup and config.train.word_by_word_steps > 0
+        searches = lm_searches((aligned.src, aligned.tgt), train_lines, config) if warm_up else None
         clock = time.perf_counter()
         data = prepare_corpora(train_lines, valid_lines, tm.vocabs, lexicons, config, names,  # type: ignore[arg-type]
                                searches)
@@ -61,7 +86,9 @@ def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alig
             f"{config.train.steps}: this model depends on the machine's pace (raise `max_minutes` or lower `steps`)")
     meta = {"pair": "-".join(langs), **result.summary(), "seconds": round(time.perf_counter() - start, 1),
             "alignment": alignment.sha256, "alignment_method": alignment.meta.get("method"),
-            "alignment_seed": alignment.meta.get("seed"), "device": str(dev)}
+            "alignment_seed": alignment.meta.get("seed"), "device": str(dev),
+            "adversary": config.adversary.mode.value,
+            **({"finetuned_from": start_from.sha256} if start_from is not None else {})}
     with store().writer("translation-model", f"translation-{langs[0]}-{langs[1]}", meta, directory=True) as out:
         save_bundle(out.path, result.best_state, tm.vocabs, config, meta)
         TrainingHistory(result.history).save(out.path)

@@ -4,16 +4,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from components.align.config import AlignConfig, AlignStageConfig, InitMethod
-from components.backtranslate.config import BacktranslateStageConfig
+from components.backtranslate.config import AdversaryMode, BacktranslateStageConfig, FinetuneConfig
 from components.embeddings import EmbeddingConfig
 from components.report import RowKind
 from components.style.classifier import ClassifierConfig
 from components.style.config import StyleSides, StyleStageConfig
 from components.style.evaluate import COPY, LM_WORD_BY_WORD, MODEL, REFERENCE
 from flows.backtranslate import translate
+from components.backtranslate.bundle import load_bundle
+from components.backtranslate.catalog import TrainingHistory
 from flows.style import style_transfer
+from tasks.store import store
 from tests.components.backtranslate.conftest import _one_thread, tiny_config  # noqa: F401
 
 WORDS = [f"w{i}" for i in range(120)]
@@ -59,30 +63,44 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
                                             align=AlignConfig(seeded_self_learning=False)),
         transfer=BacktranslateStageConfig(translate=tiny_config(steps=20, checkpoint_every=10), eval_beam=1,
                                           device="cpu"),
-        classifier=ClassifierConfig(epochs=5), embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1))
+        classifier=ClassifierConfig(epochs=5), embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1),
+        finetune=FinetuneConfig(steps=4, checkpoint_every=2))
     result = style_transfer(config)
 
     assert result.corpus.dictionary.meta["seed_pairs"] > 50  # one language: the identity dictionary
     assert result.classifier.meta["valid_accuracy"] > 0.9      # the markers tell the styles apart
-    rows = result.evaluation["rows"]
-    assert list(rows) == [COPY, REFERENCE, LM_WORD_BY_WORD, MODEL]
+    rows = result.test_rows()
+    finetuned = [f"finetune_{m.value}" for m in AdversaryMode]
+    assert list(rows) == [COPY, REFERENCE, LM_WORD_BY_WORD, MODEL, *finetuned]
     assert rows[COPY]["pinc_s2t"] == 0 and rows[COPY]["self_bleu_t2s"] == pytest.approx(100)
     assert rows[REFERENCE]["sacrebleu_s2t"] == pytest.approx(100) and rows[REFERENCE]["sacrebleu_t2s"] == pytest.approx(100)
     assert rows[REFERENCE]["style_s2t"] > 0.9 and rows[COPY]["style_s2t"] < 0.1  # the judge agrees with the data
     assert 0 <= rows[MODEL]["style_s2t"] <= 1 and rows[MODEL]["perplexity_s2t"] > 1
+    start = result.models[MODEL].model
+    for key, mode in zip(finetuned, AdversaryMode):  # each continues the same model with its adversary
+        meta = result.models[key].model.meta
+        assert meta["finetuned_from"] == start.sha256 and meta["adversary"] == mode.value and meta["steps"] == 4
+    assert "disc_accuracy" in TrainingHistory.load(store().path(result.models["finetune_gumbel"].model)).rows[-1]
+    best = max(result.models.values(), key=lambda m: m.round_trip_bleu)
+    assert result.round_trip_bleu == best.round_trip_bleu and result.model == result.models[result.selected].model
 
     report = result.report()
     assert report.key == "style-transfer-en-archaic-modern"
-    assert [r.kind for r in report.rows] == [RowKind.BASELINE, RowKind.REFERENCE, RowKind.BASELINE,
-                                             RowKind.UNSUPERVISED]
+    assert [r.kind for r in report.rows][:4] == [RowKind.BASELINE, RowKind.REFERENCE, RowKind.BASELINE,
+                                                 RowKind.UNSUPERVISED]
+    assert [r.name for r in report.rows if r.selected] == [report.selected().name]
     assert report.selected().criterion == result.round_trip_bleu
     assert "judged modern % (archaic->modern)" in report.table(terminal=True)[0]
+    assert "constant reward" in report.markdown()
 
     section = result.bench_section()
     assert section["copy_bleu_s2t"] == round(rows[COPY]["sacrebleu_s2t"], 2)
-    assert section["judged_target_s2t"] == round(rows[MODEL]["style_s2t"], 4)
-    assert list(section["rows"]) == [COPY, REFERENCE, LM_WORD_BY_WORD, MODEL] and section["steps"] == 20
+    assert section["judged_target_s2t"] == round(rows[result.selected]["style_s2t"], 4)
+    assert list(section["rows"]) == list(rows) and section["steps"] == result.model.meta["steps"]
+    assert set(section["round_trip_bleu"]) == set(result.models)
 
+    vocabs = load_bundle(store().path(result.model), torch.device("cpu")).vocabs  # each style keeps its own
+    assert "thee" in vocabs[0].index and "thee" not in vocabs[1].index
     out = translate(result.model, ["thee w1 w2 ."], "s2t", beam=1, device="cpu")
     assert len(out) == 1 and isinstance(out[0], str)
     assert style_transfer(config).model == result.model  # cached

@@ -238,3 +238,13 @@ def test_a_tie_keeps_the_earlier_checkpoint(pair, monkeypatch):
     tm, data = fresh(pair, config)
     result = train(tm, data, config)
     assert result.best_step == 10 and [r["best"] for r in result.history] == [True, False, False]
+
+
+def test_a_bundle_of_two_styles_of_one_language_keeps_each_sides_vocabulary(pair, tmp_path):
+    from components.backtranslate.vocab import Vocabulary
+
+    config = tiny_config(steps=1)
+    tm, _ = fresh(pair, config)
+    styles = (Vocabulary("en", tm.vocabs[0].words), Vocabulary("en", tm.vocabs[1].words))
+    save_bundle(tmp_path, tm.model.state_dict(), styles, config, {})
+    assert load_bundle(tmp_path, CPU).vocabs == styles and styles[0] != styles[1]
