@@ -60,6 +60,7 @@ class SideConfig(BaseModel):
     def bible_names(self) -> list[str]:
         """The translations this side reads, checked against the language."""
         names = list(self.translations) or bible_translations(self.lang)
+        bible_translations(self.lang)  # a language without built-in Bibles is named as such first
         for name in names:
             t = BIBLE_TRANSLATIONS.get(name)
             if t is None:

@@ -165,6 +165,14 @@ def cases(work: Path) -> list[Case]:
                  f'dictionary = {{ files = ["{dictionary}"] }}\n')))], ("binary.bin",)),
         Case("translation: missing align config", ["translation", "--align-config", str(f / "none.toml")],
              ("none.toml",)),
+        Case("style-transfer: missing source style", ["style-transfer", "--src-file", str(f / "missing.en"),
+                                                      "--tgt-file", str(en)], ("missing.en",)),
+        Case("style-transfer: not-UTF-8 target style", ["style-transfer", "--src-file", str(en), "--tgt-file",
+                                                        str(_write(f / "latin1.en", LATIN1))], ("latin1.en",)),
+        Case("style-transfer: unknown language", ["style-transfer", "--lang", "zz"], ("'zz'",)),
+        Case("style-transfer: a style name with a space",
+             ["style-transfer", "--config", str(_write(f / "style.toml", 'sides = { src_style = "old style" }\n'))],
+             ("src_style",)),
     ]
     out += _vector_cases(f)
     out += _speech_cases(work)
@@ -252,7 +260,11 @@ def _translate_cases(work: Path) -> list[Case]:
                  ("xx",)),
             Case("translate: unknown model", ["translate", "--model", str(work / "nomodel"), "alpha"], ("nomodel",)),
             Case("translate: no current model", ["translate", "--model", "current", "--pair", "xa-xb", "a"],
-                 ("translate-xa-xb",))]
+                 ("translate-xa-xb",)),
+            Case("restyle: unknown model", ["restyle", "--model", str(work / "nomodel"), "thou art"], ("nomodel",)),
+            Case("restyle: non-UTF-8 stdin", ["restyle", "--model", model], ("stdin",), stdin=LATIN1),
+            Case("restyle: unknown direction", ["restyle", "--model", model, "--direction", "up", "thou art"],
+                 ("up",))]
 
 
 def check(case: Case, unpaired: str, home: Path) -> tuple[list[str], float]:
@@ -297,10 +309,11 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="folder for the files, data and Prefect home (default: temporary)")
     parser.add_argument("--jobs", type=int, default=1, help="cases run at once (the seconds are then not a "
                                                             "quiet machine's)")
+    parser.add_argument("--only", default="", help="the cases whose name contains this text (default: all)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="unpaired-bad-inputs-") as tmp:
         work = (args.work or Path(tmp)).resolve()
-        table = cases(work)
+        table = [case for case in cases(work) if args.only in case.name]
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:
             results = pool.map(lambda ic: check(ic[1], args.unpaired, work / "runs" / str(ic[0])), enumerate(table))
             broken, slowest = 0, 0.0
