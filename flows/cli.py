@@ -309,11 +309,15 @@ def translate(
     pair: Annotated[str, typer.Option(help="With --model current: whose current model.")] = "en-fr",
 ) -> None:
     """Translate sentences with a trained model, one output line per input line."""
+    _echo_translations(_resolve_model(model, f"translate-{pair}", must_exist=True), sentences, direction, beam)
+
+
+def _echo_translations(model, sentences: Optional[list[str]], direction: str, beam: int) -> None:
+    """Translate `sentences` (none: stdin's lines) with a model, one output line per input line."""
     import sys
 
     from components.preflight import decode_lines
 
-    ref = _resolve_model(model, f"translate-{pair}", must_exist=True)
     try:  # strict UTF-8 text, checked before the model loads
         lines = list(sentences) if sentences else decode_lines(sys.stdin.buffer.read(), "stdin")
     except UnpairedError as e:
@@ -321,7 +325,7 @@ def translate(
     from flows.backtranslate import translate as translate_sentences
 
     try:
-        for out in translate_sentences(ref, lines, direction, beam):
+        for out in translate_sentences(model, lines, direction, beam):
             typer.echo(out)
     except UnpairedError as e:
         _fail(_describe(e))
@@ -388,25 +392,11 @@ def restyle(
     beam: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 4,
 ) -> None:
     """Rewrite sentences in the other style, one output line per input line."""
-    import sys
-
-    from components.preflight import decode_lines
-
     if direction not in ("s2t", "t2s"):
         _fail(f"--direction {direction!r}: expected s2t or t2s")
     if not Path(model).exists():
         _fail(f"{model}: no such model (a model directory printed by `unpaired style-transfer`)")
-    try:
-        lines = list(sentences) if sentences else decode_lines(sys.stdin.buffer.read(), "stdin")
-    except UnpairedError as e:
-        _fail(_describe(e))
-    from flows.backtranslate import translate as translate_sentences
-
-    try:
-        for out in translate_sentences(model, lines, direction, beam):
-            typer.echo(out)
-    except UnpairedError as e:
-        _fail(_describe(e))
+    _echo_translations(model, sentences, direction, beam)
 
 
 @app.command("speech")
