@@ -119,8 +119,8 @@ PRESETS: dict[Preset, StagePresets] = {
         style=StyleStageConfig(
             embeddings=EmbeddingConfig(dim=300, epochs=10),
             transfer=_QUICK_BACKTRANSLATE.model_copy(update={"translate": _QUICK_BACKTRANSLATE.translate.model_copy(
-                update={"lm_word_by_word": LMWordByWordConfig(identity_candidate=True, warmup=True)})}),
-            finetune=FinetuneConfig(steps=150, checkpoint_every=50)),
+                update={"lm_word_by_word": LMWordByWordConfig(identity_candidate=True, warmup=True)}),
+                "finetune": FinetuneConfig(steps=150, checkpoint_every=50)})),
     ),
     Preset.full: StagePresets(
         embeddings=EmbeddingConfig(dim=300, epochs=20),
@@ -134,8 +134,8 @@ PRESETS: dict[Preset, StagePresets] = {
         style=StyleStageConfig(
             embeddings=EmbeddingConfig(dim=300, epochs=20),
             transfer=_FULL_BACKTRANSLATE.model_copy(update={"translate": _FULL_BACKTRANSLATE.translate.model_copy(
-                update={"lm_word_by_word": LMWordByWordConfig(identity_candidate=True, warmup=True)})}),
-            finetune=FinetuneConfig(steps=1000, checkpoint_every=250)),
+                update={"lm_word_by_word": LMWordByWordConfig(identity_candidate=True, warmup=True)}),
+                "finetune": FinetuneConfig(steps=1000, checkpoint_every=250)})),
     ),
 }
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from components import presets
 from components.backtranslate.bundle import load_bundle, model_directory, translate_text
-from components.backtranslate.config import BacktranslateStageConfig
+from components.backtranslate.config import AdversaryMode, BacktranslateStageConfig
 from components.backtranslate.criterion import ROUND_TRIP_BLEU
 from components.backtranslate.metrics import SCORE_KEYS, SIGNATURE_KEYS, STANDARD_KEYS
 from components.device import DeviceRequest
@@ -21,13 +21,33 @@ from components.store import ArtifactRef
 from components.text import detokenize, prepare_sentence
 from tasks.backtranslate.evaluate import evaluate_translation
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
-from tasks.backtranslate.train import train_backtranslation
+from tasks.backtranslate.train import finetune_backtranslation, train_backtranslation
 from tasks.backtranslate.wordbyword import lm_word_by_word, word_by_word
 from tasks.gpu import device_slot
 from tasks.runtime import data_root
 from tasks.store import store
 
 MODEL = "back-translation model"
+# what each continuation of the trained model learns from (FinetuneConfig), as its row reads
+FINETUNED = {AdversaryMode.NONE: "+ the same extra updates, no adversary",
+             AdversaryMode.GUMBEL: "+ adversary, Gumbel-softmax (D reads continuous outputs)",
+             AdversaryMode.POLICY_GRADIENT: "+ adversary, policy gradient (per-step rewards, baseline)",
+             AdversaryMode.CONSTANT_REWARD: "+ constant reward (control: sharpening only)"}
+
+
+def finetuned_key(mode: AdversaryMode) -> str:
+    return f"finetune_{mode.value}"
+
+
+def finetune_runs(trained: Any, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
+                  config: BacktranslateStageConfig, refresh: bool = False) -> dict[str, Any]:
+    """Futures of the trained model (a ref or a future) continued with each of `config.finetune`'s
+    modes from the same weights, by row key; none without `config.finetune`."""
+    if config.finetune is None:
+        return {}
+    return {finetuned_key(mode): finetune_backtranslation.with_options(refresh_cache=refresh).submit(
+        trained, src_corpus, tgt_corpus, alignment, config.finetune.translate_config(config.translate, mode),
+        config.device) for mode in config.finetune.modes}
 WORD_BY_WORD = "word-by-word (CSLS lexicon)"
 WORD_BY_WORD_LM = "word-by-word, top-k CSLS searched with a target LM"
 
@@ -44,6 +64,7 @@ class BacktranslateResult(BaseModel):
     plot: str
     seconds: float
     criterion: Criterion = ROUND_TRIP_BLEU  # what selected the checkpoint (name and direction)
+    finetuned: dict[str, dict[str, Any]] = {}  # continuation row key -> its test metrics and round_trip_bleu
 
     def rows(self) -> list[Row]:
         """The model (unsupervised, selected by the criterion) and the word-by-word baselines."""
@@ -54,7 +75,9 @@ class BacktranslateResult(BaseModel):
                     criterion=self.round_trip_bleu, selected=True),
                 Row(name=WORD_BY_WORD, kind=RowKind.BASELINE, metrics=scores(self.word_by_word))] + (
             [Row(name=WORD_BY_WORD_LM, kind=RowKind.BASELINE, metrics=scores(self.word_by_word_lm))]
-            if self.word_by_word_lm is not None else [])
+            if self.word_by_word_lm is not None else []) + [
+            Row(name=FINETUNED[AdversaryMode(key.removeprefix("finetune_"))], kind=RowKind.UNSUPERVISED,
+                metrics=scores(m), criterion=m["round_trip_bleu"]) for key, m in self.finetuned.items()]
 
     def selected_row(self) -> Row:
         return next(r for r in self.rows() if r.selected)
@@ -136,12 +159,18 @@ def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: Artifa
                                                               config.translate, config.test_sentences)
     model = train_backtranslation.with_options(**opts).submit(src_corpus, tgt_corpus, alignment, config.translate,
                                                               config.device).result()
+    continued = finetune_runs(model, src_corpus, tgt_corpus, alignment, config, refresh)
+    evaluations = {key: evaluate_translation.with_options(**opts).submit(run, test, config.eval_beam,
+                                                                         config.test_sentences, config.device)
+                   for key, run in continued.items()}
     metrics = evaluate_translation.with_options(**opts).submit(model, test, config.eval_beam,
                                                                config.test_sentences, config.device).result()
+    finetuned = {key: {**evaluations[key].result(), "round_trip_bleu": run.result().meta["round_trip_bleu"]}
+                 for key, run in continued.items()}
     wbw, wbw_lm = baseline.result(), baseline_lm.result()
     plot = plot_backtranslation(model, data_root() / "reports" / f"translation-{pair}.png")
     result = BacktranslateResult(pair=pair, model=model, alignment=alignment, metrics=metrics, word_by_word=wbw,
-                                 word_by_word_lm=wbw_lm,
+                                 word_by_word_lm=wbw_lm, finetuned=finetuned,
                                  round_trip_bleu=model.meta["round_trip_bleu"], selected_step=model.meta["best_step"],
                                  plot=str(plot), seconds=time.perf_counter() - start)
     report = result.report()
@@ -169,6 +198,8 @@ def translation_section(result: BacktranslateResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 1),
         "word_by_word": scores(result.word_by_word),
         **({"word_by_word_lm": scores(result.word_by_word_lm)} if result.word_by_word_lm is not None else {}),
+        **({"finetuned": {k: {**scores(m), "round_trip_bleu": round(m["round_trip_bleu"], 2)}
+                          for k, m in result.finetuned.items()}} if result.finetuned else {}),
         "model": str(store().path(result.model)),
         "model_sha256": result.model.sha256,
         "selection": "max round-trip BLEU (src->tgt->src and tgt->src->tgt) on held-out monolingual sentences",

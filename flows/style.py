@@ -9,7 +9,6 @@ from prefect import flow
 from pydantic import BaseModel
 
 from components import presets
-from components.backtranslate.config import AdversaryMode
 from components.backtranslate.criterion import ROUND_TRIP_BLEU
 from components.backtranslate.metrics import SIGNATURE_KEYS
 from components.presets import Preset
@@ -18,10 +17,11 @@ from components.store import ArtifactRef
 from components.style.config import StyleStageConfig
 from components.style.evaluate import COPY, LM_WORD_BY_WORD, MODEL, REFERENCE
 from flows.align import AlignStageResult, align_embeddings
+from flows.backtranslate import FINETUNED, finetune_runs, finetuned_key
 from flows.corpus import CorpusResult, prepare_corpus
 from flows.runner import task_runner
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
-from tasks.backtranslate.train import finetune_backtranslation, train_backtranslation
+from tasks.backtranslate.train import train_backtranslation
 from tasks.runtime import data_root
 from tasks.store import store
 from tasks.style.classifier import train_style_classifier
@@ -31,16 +31,6 @@ from tasks.style.evaluate import evaluate_style, evaluate_style_baselines
 _ROWS = {COPY: ("copy the input", RowKind.BASELINE), REFERENCE: ("the references", RowKind.REFERENCE),
          LM_WORD_BY_WORD: ("word by word, top-k CSLS searched with the target style's LM", RowKind.BASELINE),
          MODEL: ("denoising + back-translation", RowKind.UNSUPERVISED)}
-_FINETUNED = {AdversaryMode.NONE: "+ the same extra updates, no adversary",
-              AdversaryMode.GUMBEL: "+ adversary, Gumbel-softmax (D reads continuous outputs)",
-              AdversaryMode.POLICY_GRADIENT: "+ adversary, policy gradient (per-step rewards, baseline)",
-              AdversaryMode.CONSTANT_REWARD: "+ constant reward (control: sharpening only)"}
-
-
-def finetuned_key(mode: AdversaryMode) -> str:
-    return f"finetune_{mode.value}"
-
-
 class TrainedModel(BaseModel):
     """One generator: the artifact and its evaluation (test row, unsupervised scores on held-out lines)."""
 
@@ -88,7 +78,7 @@ class StyleTransferResult(BaseModel):
         def scores(metrics: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in metrics.items() if k not in SIGNATURE_KEYS}
 
-        names = {**{k: v[0] for k, v in _ROWS.items()}, **{finetuned_key(m): v for m, v in _FINETUNED.items()}}
+        names = {**{k: v[0] for k, v in _ROWS.items()}, **{finetuned_key(m): v for m, v in FINETUNED.items()}}
         return [Row(name=names[key], kind=_ROWS.get(key, (None, RowKind.UNSUPERVISED))[1], metrics=scores(m),
                     criterion=self.models[key].round_trip_bleu if key in self.models else None,
                     selected=key == self.selected)
@@ -181,11 +171,7 @@ def style_transfer(config: StyleStageConfig | None = None, preset: Preset = Pres
     trained = train_backtranslation.with_options(**opts).submit(*corpora, aligned.exported, transfer.translate,
                                                                 transfer.device)
     runs = {MODEL: trained}
-    if config.finetune is not None:  # every adversary from the same weights
-        for mode in config.finetune.modes:
-            runs[finetuned_key(mode)] = finetune_backtranslation.with_options(**opts).submit(
-                trained, *corpora, aligned.exported, config.finetune.translate_config(transfer.translate, mode),
-                transfer.device)
+    runs.update(finetune_runs(trained, *corpora, aligned.exported, transfer, refresh))
     evaluations = {key: evaluate_style.with_options(**opts).submit(
         run, prepared.test, *corpora, classifier, transfer.eval_beam, transfer.test_sentences, transfer.device)
         for key, run in runs.items()}

@@ -183,3 +183,5 @@ class BacktranslateStageConfig(_Frozen):
     eval_beam: int = Field(4, ge=1)                         # search on the test verses (1 = greedy)
     test_sentences: int | None = Field(None, ge=1)          # first N test verses (None: all)
     device: DeviceRequest = "auto"
+    finetune: FinetuneConfig | None = None                  # the trained model continued with each adversary
+    #   and its controls, one row each (None: the trained model alone)

@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.align.config import AlignConfig, AlignStageConfig, InitMethod
-from components.backtranslate.config import BacktranslateStageConfig, FinetuneConfig
+from components.backtranslate.config import BacktranslateStageConfig
 from components.corpus import CorpusConfig, SideConfig
 from components.embeddings import EmbeddingConfig
 from components.style.classifier import ClassifierConfig
@@ -64,5 +64,3 @@ class StyleStageConfig(_Frozen):
     align: AlignStageConfig = STYLE_ALIGN
     transfer: BacktranslateStageConfig = BacktranslateStageConfig()  # the translation stage's generator
     classifier: ClassifierConfig = ClassifierConfig()                # the judge of style (reporting only)
-    finetune: FinetuneConfig | None = FinetuneConfig()               # the trained generator continued with each
-    #   adversary and the controls, one row each (None: the back-translation model alone)

@@ -92,3 +92,19 @@ def test_flow_trains_selects_reports_and_the_model_translates(inputs, data_dir):
         translate(result.model, sentences, "xa-de")
     with pytest.raises(InputError, match="beam"):
         translate(result.model, sentences, beam=0)
+
+
+def test_continuations_get_a_row_each_and_keep_the_selected_model(inputs):
+    from components.backtranslate.config import AdversaryMode, FinetuneConfig
+
+    store, src, tgt, test, alignment = inputs
+    config = BacktranslateStageConfig(translate=tiny_config(steps=10, checkpoint_every=5), eval_beam=1, device="cpu",
+                                      finetune=FinetuneConfig(steps=2, checkpoint_every=1,
+                                                              modes=(AdversaryMode.NONE, AdversaryMode.POLICY_GRADIENT)))
+    result = backtranslate(src, tgt, test, alignment, config)
+    assert list(result.finetuned) == ["finetune_none", "finetune_policy_gradient"]
+    rows = result.report().rows
+    assert [r.name for r in rows if r.selected] == ["back-translation model"] and len(rows) == 5
+    assert rows[-1].criterion == result.finetuned["finetune_policy_gradient"]["round_trip_bleu"]
+    section = translation_section(result)["finetuned"]
+    assert section["finetune_none"]["sacrebleu_s2t"] == round(result.finetuned["finetune_none"]["sacrebleu_s2t"], 2)

@@ -62,9 +62,8 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
         sides=sides, align=AlignStageConfig(methods=(InitMethod.IDENTICAL,), seeds=(0,), references=False,
                                             align=AlignConfig(seeded_self_learning=False)),
         transfer=BacktranslateStageConfig(translate=tiny_config(steps=20, checkpoint_every=10), eval_beam=1,
-                                          device="cpu"),
-        classifier=ClassifierConfig(epochs=5), embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1),
-        finetune=FinetuneConfig(steps=4, checkpoint_every=2))
+                                          device="cpu", finetune=FinetuneConfig(steps=4, checkpoint_every=2)),
+        classifier=ClassifierConfig(epochs=5), embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1))
     result = style_transfer(config)
 
     assert result.corpus.dictionary.meta["seed_pairs"] > 50  # one language: the identity dictionary
