@@ -9,6 +9,7 @@ from prefect import flow
 from pydantic import BaseModel
 
 from components import presets
+from components.backtranslate.catalog import TrainingHistory
 from components.backtranslate.criterion import ROUND_TRIP_BLEU
 from components.backtranslate.metrics import SIGNATURE_KEYS
 from components.presets import Preset
@@ -22,6 +23,7 @@ from flows.corpus import CorpusResult, prepare_corpus
 from flows.runner import task_runner
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
 from tasks.backtranslate.train import train_backtranslation
+from tasks.publish import publish_table
 from tasks.runtime import data_root
 from tasks.store import store
 from tasks.style.classifier import train_style_classifier
@@ -184,5 +186,9 @@ def style_transfer(config: StyleStageConfig | None = None, preset: Preset = Pres
                                  selected=selected, plot=str(plot), seconds=time.perf_counter() - start)
     report = result.report()
     publish_backtranslation_report(report, result.model)
+    for key, trained_model in models.items():  # every generator's curves: losses, criterion, D accuracy, reward
+        publish_table(f"{report.key}-{key.replace('_', '-')}-checkpoints",
+                      TrainingHistory.load(store().path(trained_model.model)).rounded(),
+                      description=f"{key}: losses, round-trip BLEU and the adversary's accuracy and reward per checkpoint")
     print(report.markdown(embed_plots=False))  # the UI's copy embeds the plots
     return result

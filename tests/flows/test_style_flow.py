@@ -17,6 +17,7 @@ from flows.backtranslate import translate
 from components.backtranslate.bundle import load_bundle
 from components.backtranslate.catalog import TrainingHistory
 from flows.style import style_transfer
+from tasks.publish import read_published
 from tasks.store import store
 from tests.components.backtranslate.conftest import _one_thread, tiny_config  # noqa: F401
 
@@ -91,6 +92,8 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
     assert report.selected().criterion == result.round_trip_bleu
     assert "judged modern % (archaic->modern)" in report.table(terminal=True)[0]
     assert "constant reward" in report.markdown()
+    curves = read_published(f"{report.key}-finetune-gumbel-checkpoints")["data"]  # each generator's, for the UI
+    assert [r["step"] for r in curves] == [2, 4] and curves[-1]["disc_accuracy"] is not None
 
     section = result.bench_section()
     assert section["copy_bleu_s2t"] == round(rows[COPY]["sacrebleu_s2t"], 2)
