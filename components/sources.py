@@ -108,6 +108,14 @@ def read_text_lines(path: Path) -> Iterator[tuple[str, str]]:
         raise InputError(path, "empty: no text lines")
 
 
+def side_labels(src_lang: str, tgt_lang: str) -> tuple[str, str]:
+    """What names each side's files: its language, with the side as well when both sides are one
+    language (two styles of it), e.g. ('en', 'fr') or ('en.src', 'en.tgt')."""
+    if src_lang == tgt_lang:
+        return f"{src_lang}.src", f"{tgt_lang}.tgt"
+    return src_lang, tgt_lang
+
+
 # --- FreeDict (dictd format) ---------------------------------------------------
 
 ISO_639_3 = {"en": "eng", "fr": "fra", "es": "spa", "de": "deu", "it": "ita", "pt": "por",

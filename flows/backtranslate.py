@@ -39,6 +39,9 @@ def finetuned_key(mode: AdversaryMode) -> str:
     return f"finetune_{mode.value}"
 
 
+FINETUNED_ROWS = {finetuned_key(mode): name for mode, name in FINETUNED.items()}  # row key -> row name
+
+
 def finetune_runs(trained: Any, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
                   config: BacktranslateStageConfig, refresh: bool = False) -> dict[str, Any]:
     """Futures of the trained model (a ref or a future) continued with each of `config.finetune`'s
@@ -76,7 +79,7 @@ class BacktranslateResult(BaseModel):
                 Row(name=WORD_BY_WORD, kind=RowKind.BASELINE, metrics=scores(self.word_by_word))] + (
             [Row(name=WORD_BY_WORD_LM, kind=RowKind.BASELINE, metrics=scores(self.word_by_word_lm))]
             if self.word_by_word_lm is not None else []) + [
-            Row(name=FINETUNED[AdversaryMode(key.removeprefix("finetune_"))], kind=RowKind.UNSUPERVISED,
+            Row(name=FINETUNED_ROWS[key], kind=RowKind.UNSUPERVISED,
                 metrics=scores(m), criterion=m["round_trip_bleu"]) for key, m in self.finetuned.items()]
 
     def selected_row(self) -> Row:

@@ -18,7 +18,7 @@ from components.store import ArtifactRef
 from components.style.config import StyleStageConfig
 from components.style.evaluate import COPY, LM_WORD_BY_WORD, MODEL, REFERENCE
 from flows.align import AlignStageResult, align_embeddings
-from flows.backtranslate import FINETUNED, finetune_runs, finetuned_key
+from flows.backtranslate import FINETUNED_ROWS, finetune_runs
 from flows.corpus import CorpusResult, prepare_corpus
 from flows.runner import task_runner
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
@@ -80,7 +80,7 @@ class StyleTransferResult(BaseModel):
         def scores(metrics: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in metrics.items() if k not in SIGNATURE_KEYS}
 
-        names = {**{k: v[0] for k, v in _ROWS.items()}, **{finetuned_key(m): v for m, v in FINETUNED.items()}}
+        names = {**{k: v[0] for k, v in _ROWS.items()}, **FINETUNED_ROWS}
         return [Row(name=names[key], kind=_ROWS.get(key, (None, RowKind.UNSUPERVISED))[1], metrics=scores(m),
                     criterion=self.models[key].round_trip_bleu if key in self.models else None,
                     selected=key == self.selected)

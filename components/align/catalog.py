@@ -10,6 +10,7 @@ import numpy as np
 
 from components.align.lexicon import LexiconEntry, write_lexicon
 from components.embeddings import Embeddings, read_vec, write_vec
+from components.sources import side_labels
 
 
 def _save_side(emb: Embeddings, directory: Path, name: str) -> None:
@@ -45,11 +46,9 @@ class AlignmentRun:
 
 
 def vector_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
-    """File names of the two aligned spaces: by language, by side as well when the two sides are
-    one language (two styles of it)."""
-    if src_lang == tgt_lang:
-        return f"{src_lang}.src.vec", f"{tgt_lang}.tgt.vec"
-    return f"{src_lang}.vec", f"{tgt_lang}.vec"
+    """File names of the two aligned spaces (components.sources.side_labels)."""
+    src, tgt = side_labels(src_lang, tgt_lang)
+    return f"{src}.vec", f"{tgt}.vec"
 
 
 @dataclass

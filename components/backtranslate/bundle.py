@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from components.errors import InputError
+from components.sources import side_labels
 from components.store import ArtifactRef, ArtifactStore
 from components.backtranslate.config import TranslateConfig
 from components.backtranslate.decode import translate_ids
@@ -76,10 +77,9 @@ def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt
 
 
 def vocabulary_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
-    """File names of the two vocabularies: by language, by side as well for two styles of one language."""
-    if src_lang == tgt_lang:
-        return f"vocab.{src_lang}.src.txt", f"vocab.{tgt_lang}.tgt.txt"
-    return f"vocab.{src_lang}.txt", f"vocab.{tgt_lang}.txt"
+    """File names of the two vocabularies (components.sources.side_labels)."""
+    src, tgt = side_labels(src_lang, tgt_lang)
+    return f"vocab.{src}.txt", f"vocab.{tgt}.txt"
 
 
 def save_bundle(directory: Path, state: dict[str, torch.Tensor], vocabs: tuple[Vocabulary, Vocabulary],

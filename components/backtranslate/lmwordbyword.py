@@ -47,10 +47,8 @@ class Candidates:
         words stay, and the LM decides where they should not."""
         out = {}
         for w, cands in self.words.items():
-            if w in tgt_words and all(t != w for t, _ in cands):
-                cands = [(w, cands[0][1])] + cands[:-1]
-            elif w in tgt_words:
-                cands = [(w, cands[0][1])] + [c for c in cands if c[0] != w]
+            if w in tgt_words:
+                cands = [(w, cands[0][1])] + [c for c in cands if c[0] != w][:len(cands) - 1]
             out[w] = cands
         return Candidates(out)
 
