@@ -210,6 +210,16 @@ def bible_side(db: Path, side: SideConfig, split: SplitConfig, half: str) -> Bib
     return BibleSide(train, test)
 
 
+def half_verse_pairs(db: Path, src: str, tgt: str, half: str, split: SplitConfig) -> list[tuple[str, str]]:
+    """(src text, tgt text) of the verses of training half `half` outside the test books that both
+    built-in Bibles have (the tgt text not blank), in the src Bible's order: dev data for two styles
+    of one language whose tgt side trains on the other half, so its text here is unseen."""
+    tgt_text = {v.id: v.text for v in read_bible(db, tgt)}
+    test_books = set(split.test_books)
+    return [(v.text, tgt_text[v.id]) for v in read_bible(db, src)
+            if v.book not in test_books and verse_half(v.id, split.salt) == half and tgt_text.get(v.id, "").strip()]
+
+
 def files_records(paths: Iterable[Path]) -> list[tuple[str, str]]:
     """(id, text) for every non-blank line of the user's files, checked for UTF-8."""
     records: list[tuple[str, str]] = []

@@ -21,9 +21,8 @@ from components.backtranslate.catalog import MonolingualCorpus
 from components.backtranslate.config import LMWordByWordConfig
 from components.backtranslate.lmwordbyword import LMWordByWord, csls_candidates, target_lm
 from components.backtranslate.metrics import standard_bleu, standard_chrf
-from components.corpus import SplitConfig
-from components.sources import default_bible_db, read_bible
-from components.split import verse_half
+from components.corpus import SplitConfig, half_verse_pairs
+from components.sources import default_bible_db
 from components.text import detokenize, prepare_sentence
 from tasks.store import store
 
@@ -41,12 +40,7 @@ def main() -> None:
     aligned = AlignedExport.load(st.path(st.find(args.alignment)), "en", "en")
     src_train = MonolingualCorpus.load(st.path(st.find(args.src_corpus))).train
     tgt_train = MonolingualCorpus.load(st.path(st.find(args.tgt_corpus))).train
-    split = SplitConfig()
-    db = default_bible_db()
-    tgt_text = {v.id: v.text for v in read_bible(db, args.tgt_bible)}
-    dev = [(v.text, tgt_text[v.id]) for v in read_bible(db, args.src_bible)
-           if v.book not in set(split.test_books) and verse_half(v.id, split.salt) == "A" and v.id in tgt_text
-           and tgt_text[v.id].strip()][:args.verses]
+    dev = half_verse_pairs(default_bible_db(), args.src_bible, args.tgt_bible, "A", SplitConfig())[:args.verses]
     src_tok = [" ".join(prepare_sentence(s, "en", True)) for s, _ in dev]
     refs = [t for _, t in dev]
     config = LMWordByWordConfig()

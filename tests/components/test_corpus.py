@@ -1,10 +1,10 @@
 import pytest
 
 from components.corpus import (CorpusConfig, Sentences, SideConfig, SplitConfig, TextConfig, bible_side, clean,
-                               parallel_bible_test, parallel_sentences, split_train_valid, stable_unit,
-                               verse_half)
+                               half_verse_pairs, parallel_bible_test, parallel_sentences, split_train_valid,
+                               stable_unit, verse_half)
 from components.errors import InputError
-from components.sources import default_bible_db
+from components.sources import default_bible_db, read_bible
 
 
 def test_stable_unit_is_deterministic_and_roughly_uniform():
@@ -43,6 +43,19 @@ def test_bible_halves_are_disjoint_and_hold_no_test_book():
     assert all(int(i.split(".")[0]) not in split.test_books for i in en_ids | fr_ids)
     assert all(verse_half(i, split.salt) == "A" for i in en_ids)
     assert {int(i.split(".")[0]) for i, _ in en.test} == set(split.test_books)
+
+
+def test_half_verse_pairs_align_one_half_of_the_training_books():
+    db, split = default_bible_db(), SplitConfig()
+    pairs = half_verse_pairs(db, "kjv", "web", "A", split)
+    web = {v.id: v.text for v in read_bible(db, "web")}
+    verses: dict[tuple[str, str | None], list[str]] = {}  # a pair of texts may recur (2 Kings 19 = Isaiah 37)
+    for v in read_bible(db, "kjv"):
+        verses.setdefault((v.text, web.get(v.id)), []).append(v.id)
+    assert len(pairs) > 10_000
+    for pair in pairs[:: len(pairs) // 200]:  # a spread sample: each pair is one verse of half A
+        assert any(int(i.split(".")[0]) not in split.test_books and verse_half(i, split.salt) == "A"
+                   for i in verses[pair])
 
 
 def test_parallel_test_is_aligned_by_verse():
