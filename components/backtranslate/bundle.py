@@ -57,22 +57,24 @@ def replace_unknown(src_tokens: Sequence[str], src_ids: Sequence[int], out_token
 
 def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt: int, beam: int = 1,
                    max_tokens: int | None = None) -> list[str]:
-    """Translate tokenised sentences (tokens split by spaces) from language index `src` to `tgt`.
+    """Translate tokenised sentences (tokens split by spaces) from language index `src` to `tgt`, unit by
+    unit (words or pieces, as the vocabularies split them).
 
     Sentences longer than the model's positions allow are cut to fit; empty ones give ''; ones
     with no word the vocabulary knows (another script, say) are passed through unchanged.
     """
     d = tm.config.decode
     limit = max_tokens or max(1, int((tm.model.config.max_positions - 1 - d.max_len_b) / d.max_len_a))
-    tokens = [s.split()[:limit] for s in sentences]
-    ids = [tm.vocabs[src].encode(t) for t in tokens]
+    reader, writer = tm.vocabs[src], tm.vocabs[tgt]
+    tokens = [reader.split(s)[:limit] for s in sentences]
+    ids = [reader.encode(t) for t in tokens]
     keep = [i for i, x in enumerate(ids) if any(t != UNK_ID for t in x)]
     hyps = translate_ids(tm.model, [ids[i] for i in keep], src, tgt, tm.device, beam=beam,
                          length_penalty=d.length_penalty, max_len_a=d.max_len_a, max_len_b=d.max_len_b,
                          batch_sentences=d.batch_sentences)
-    out = [" ".join(t) for t in tokens]
+    out = [reader.join(t) for t in tokens]
     for i, h in zip(keep, hyps):
-        out[i] = " ".join(replace_unknown(tokens[i], ids[i], tm.vocabs[tgt].decode(h)))
+        out[i] = writer.join(replace_unknown(tokens[i], ids[i], writer.decode(h)))
     return out
 
 

@@ -19,6 +19,14 @@ class EmbeddingMode(str, Enum):
     FINETUNE = "finetune"    # every vector is trained, starting from the aligned one
 
 
+class Units(str, Enum):
+    """What the model reads and writes."""
+
+    WORD = "word"        # whole words: the aligned vectors as they are; others are <unk>, copied through
+    SUBWORD = "subword"  # sentencepiece BPE pieces per language (vocab.SubwordVocabulary): no <unk>; pieces
+    #   that are whole words start at their aligned vectors, the others at the mean of their words'
+
+
 class ModelConfig(_Frozen):
     """The shared encoder-decoder Transformer (pre-norm, language embedding on both sides)."""
 
@@ -27,7 +35,9 @@ class ModelConfig(_Frozen):
     heads: int = Field(4, ge=1)                   # attention heads
     ff: int = Field(1024, ge=8)                   # feed-forward width
     dropout: float = Field(0.1, ge=0, lt=1)
-    vocabulary: int = Field(8000, ge=10)          # most frequent training words kept per language (+ specials)
+    vocabulary: int = Field(8000, ge=10)          # units per language (+ specials): the most frequent words,
+    #   or the BPE pieces
+    units: Units = Units.WORD
     max_positions: int = Field(160, ge=8)         # longest sequence the position table covers
     embeddings: EmbeddingMode = EmbeddingMode.FINETUNE
 
@@ -89,6 +99,8 @@ class TrainConfig(_Frozen):
     tokens_per_batch: int = Field(1500, ge=16)    # per language and loss, padded tokens
     lr: float = Field(3e-4, gt=0)                 # Adam (Lample et al. 2018)
     warmup: int = Field(200, ge=0)                # linear warm-up steps
+    decay_steps: int = Field(0, ge=0)             # the learning rate falls linearly to 0 over the last this many
+    #   steps of the budget (0: constant after warm-up)
     clip: float = Field(1.0, gt=0)                # gradient norm clip
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     word_by_word_steps: int = Field(500, ge=0)    # first round: back-translation pairs from word-by-word translation
@@ -168,9 +180,10 @@ class FinetuneConfig(_Frozen):
 
     def translate_config(self, base: TranslateConfig, mode: AdversaryMode) -> TranslateConfig:
         """`base` (the trained model's config) continued for `steps` updates with `mode`: no warm-up
-        round or learning-rate ramp, the denoising weight at its end value, the adversary from step 0."""
+        round, learning-rate ramp or decay, the denoising weight at its end value, the adversary from step 0."""
         train = base.train.model_copy(update={
             "steps": self.steps, "checkpoint_every": self.checkpoint_every, "word_by_word_steps": 0, "warmup": 0,
+            "decay_steps": 0,
             "ae_weight_start": base.train.ae_weight_end})
         return base.model_copy(update={"train": train,
                                        "adversary": self.adversary.model_copy(update={"mode": mode, "start_step": 0})})

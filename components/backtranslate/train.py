@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,8 @@ from components.backtranslate.lmwordbyword import LMWordByWord
 from components.backtranslate.model import Translator, batch_tensor
 from components.backtranslate.noise import add_noise
 from components.backtranslate.throughput import greedy_call_flops, matmul_peak, model_shapes, train_flops
-from components.backtranslate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
-from components.backtranslate.wordbyword import id_map
+from components.backtranslate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, SubwordVocabulary, Vocabulary
+from components.backtranslate.wordbyword import id_map, translate_words
 
 
 class TrainingDiverged(UnpairedError):
@@ -45,8 +46,8 @@ class TrainingDiverged(UnpairedError):
 
 def kept_sentences(sentences: Sequence[str], vocab: Vocabulary, max_len: int, max_sentences: int | None,
                    source: str) -> list[tuple[str, list[int]]]:
-    """(line, ids) of the non-empty sentences of at most `max_len` tokens (the first `max_sentences`)."""
-    out = [(s, ids) for s, ids in ((s, vocab.encode(s.split())) for s in sentences) if 0 < len(ids) <= max_len]
+    """(line, ids) of the non-empty sentences of at most `max_len` units (the first `max_sentences`)."""
+    out = [(s, ids) for s, ids in ((s, vocab.encode(vocab.split(s))) for s in sentences) if 0 < len(ids) <= max_len]
     if max_sentences is not None:
         out = out[:max_sentences]
     if not out:
@@ -80,6 +81,12 @@ def ae_weight(step: int, c: TrainConfig) -> float:
     """Denoising weight: linear from ae_weight_start to ae_weight_end over ae_decay_steps."""
     f = min(1.0, step / c.ae_decay_steps)
     return c.ae_weight_start + f * (c.ae_weight_end - c.ae_weight_start)
+
+
+def learning_rate(step: int, c: TrainConfig) -> float:
+    """Linear warm-up over `warmup` steps, constant, then linear decay to 0 over the last `decay_steps`."""
+    decay = min(1.0, (c.steps - step) / c.decay_steps) if c.decay_steps else 1.0
+    return c.lr * min(1.0, (step + 1) / max(1, c.warmup)) * decay
 
 
 def sequence_loss(model: Translator, src: list[list[int]], src_lang: int, tgt: list[list[int]], tgt_lang: int,
@@ -190,22 +197,30 @@ def prepare_corpora(train_lines: tuple[Sequence[str], Sequence[str]], valid_line
 
     searches: language l -> 1-l LM-searched word-by-word translators; when given, up to
     `lm_word_by_word.warmup_sentences` training sentences a side (a seeded sample) are translated
-    once here, for the warm-up round's pairs.
+    once here, for the warm-up round's pairs. Subword vocabularies without searches: every training
+    sentence is translated word by word with `lexicons` for them.
     """
     c = config.train
     kept = [kept_sentences(lines, v, c.max_len, c.max_sentences, src)
             for lines, v, src in zip(train_lines, vocabs, sources)]
     train_ids = tuple([ids for _, ids in k] for k in kept)
     warmup = None
+    translators: tuple[Callable[[list[str]], list[str]], ...] | None = None
+    cap = config.lm_word_by_word.warmup_sentences
     if searches is not None:
-        cap = config.lm_word_by_word.warmup_sentences
+        translators = tuple(s.translate for s in searches)
+    elif any(isinstance(v, SubwordVocabulary) for v in vocabs) and c.word_by_word_steps > 0:
+        # a piece has no translation of its own: whole words are translated, then split into pieces
+        translators = tuple(partial(translate_words, lexicon=lexicons[lang]) for lang in (0, 1))
+        cap = None
+    if translators is not None:
         rng = np.random.default_rng(c.seed)
         warmup = []
         for lang in (0, 1):
             n = len(kept[lang])
             pick = sorted(rng.choice(n, cap, replace=False).tolist()) if cap is not None and cap < n else list(range(n))
-            out = searches[lang].translate([kept[lang][i][0] for i in pick])
-            warmup.append((pick, [vocabs[1 - lang].encode(s.split()) for s in out]))
+            out = translators[lang]([kept[lang][i][0] for i in pick])
+            warmup.append((pick, [vocabs[1 - lang].encode(vocabs[1 - lang].split(s)) for s in out]))
     valid = tuple([s for s in lines if s.strip()][:c.valid_sentences] for lines in valid_lines)
     for lines, src in zip(valid, sources):
         if not lines:
@@ -316,7 +331,7 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
     model.train()
     while state.step < c.steps:
         for group in optimizer.param_groups:
-            group["lr"] = c.lr * min(1.0, (state.step + 1) / max(1, c.warmup))
+            group["lr"] = learning_rate(state.step, c)
         w_ae, w_bt = ae_weight(state.step, c), c.bt_weight
         total = torch.zeros((), device=device)
         sources: list[list[list[int]]] = [[], []]  # each language's real sentences of this step

@@ -9,9 +9,9 @@ from prefect import get_run_logger, task
 from components.align.catalog import AlignedExport
 from components.backtranslate.bundle import load_bundle, save_bundle
 from components.backtranslate.catalog import MonolingualCorpus, TrainingHistory
-from components.backtranslate.config import TranslateConfig
+from components.backtranslate.config import TranslateConfig, Units
 from components.backtranslate.train import new_model, prepare_corpora, train
-from components.backtranslate.vocab import Vocabulary
+from components.backtranslate.vocab import build_vocabulary
 from components.backtranslate.lmwordbyword import lm_searches
 from components.backtranslate.wordbyword import csls_lexicons
 from components.device import DeviceRequest
@@ -57,7 +57,7 @@ def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRe
     src_text, tgt_text = (MonolingualCorpus.load(store().path(ref)) for ref in (src_corpus, tgt_corpus))
     train_lines, valid_lines = (src_text.train, tgt_text.train), (src_text.valid, tgt_text.valid)
     names = tuple(f"{lang} corpus {ref.sha256[:12]}" for lang, ref in zip(langs, (src_corpus, tgt_corpus)))
-    vocabs = tuple(Vocabulary.build(lang, lines, config.model.vocabulary, source=name)
+    vocabs = tuple(build_vocabulary(lang, lines, config.model.vocabulary, config.model.units == Units.SUBWORD, name)
                    for lang, lines, name in zip(langs, train_lines, names))
     run_dir = checkpoint_dir("backtranslate", key)
     start = time.perf_counter()
@@ -87,7 +87,7 @@ def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRe
     meta = {"pair": "-".join(langs), **result.summary(), "seconds": round(time.perf_counter() - start, 1),
             "alignment": alignment.sha256, "alignment_method": alignment.meta.get("method"),
             "alignment_seed": alignment.meta.get("seed"), "device": str(dev),
-            "adversary": config.adversary.mode.value,
+            "adversary": config.adversary.mode.value, "units": config.model.units.value,
             **({"finetuned_from": start_from.sha256} if start_from is not None else {})}
     with store().writer("translation-model", f"translation-{langs[0]}-{langs[1]}", meta, directory=True) as out:
         save_bundle(out.path, result.best_state, tm.vocabs, config, meta)

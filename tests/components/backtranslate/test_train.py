@@ -12,8 +12,8 @@ import torch
 
 from components.errors import InputError
 from components.backtranslate.bundle import load_bundle, replace_unknown, save_bundle, translate_text
-from components.backtranslate.train import (ae_weight, encode_corpus, expected_steps, length_batches, load_checkpoint,
-                                        new_model, prepare_corpora, train)
+from components.backtranslate.train import (ae_weight, encode_corpus, expected_steps, learning_rate, length_batches,
+                                            load_checkpoint, new_model, prepare_corpora, train)
 from components.backtranslate.vocab import UNK_ID
 from tests.components.backtranslate.conftest import tiny_config
 
@@ -29,6 +29,15 @@ def fresh(pair, config):
 def test_ae_weight_decays_linearly_then_stays():
     c = tiny_config(ae_weight_start=1.0, ae_weight_end=0.2, ae_decay_steps=10).train
     assert [round(ae_weight(s, c), 2) for s in (0, 5, 10, 50)] == [1.0, 0.6, 0.2, 0.2]
+
+
+def test_learning_rate_warms_up_holds_then_decays_to_zero_at_the_budgets_end():
+    c = tiny_config(steps=100, warmup=10, decay_steps=40, lr=1e-3).train
+    rates = [learning_rate(s, c) for s in range(100)]
+    assert rates[0] == pytest.approx(1e-4) and rates[9] == pytest.approx(1e-3)
+    assert rates[10:61] == [pytest.approx(1e-3)] * 51
+    assert all(a > b > 0 for a, b in zip(rates[60:], rates[61:])) and rates[99] == pytest.approx(1e-3 / 40)
+    assert learning_rate(50, tiny_config(steps=100, warmup=10).train) == pytest.approx(1e-3)  # no decay by default
 
 
 def test_length_batches_cover_every_sentence_once_within_the_token_budget():
@@ -248,3 +257,32 @@ def test_a_bundle_of_two_styles_of_one_language_keeps_each_sides_vocabulary(pair
     styles = (Vocabulary("en", tm.vocabs[0].words), Vocabulary("en", tm.vocabs[1].words))
     save_bundle(tmp_path, tm.model.state_dict(), styles, config, {})
     assert load_bundle(tmp_path, CPU).vocabs == styles and styles[0] != styles[1]
+
+
+def test_subword_units_train_on_whole_word_translations_and_travel_in_the_bundle(pair, tmp_path):
+    from components.backtranslate.config import Units
+    from components.backtranslate.vocab import SubwordVocabulary
+    from components.backtranslate.wordbyword import translate_words
+
+    config = tiny_config(steps=10, word_by_word_steps=5)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"units": Units.SUBWORD})})
+    vocabs = tuple(SubwordVocabulary.build(lang, lines, 30) for lang, lines in zip(("xa", "xb"), pair.train))
+    assert any(len(vocabs[1].split(w)) > 1 for w in pair.lexicons[0].values())  # some words are several pieces
+    tm = new_model(config, vocabs, pair.aligned, CPU)
+    data = prepare_corpora(pair.train, pair.valid, vocabs, pair.lexicons, config)
+    # the warm-up pairs: every training sentence, its words translated by the lexicon, then split into pieces
+    for lang in (0, 1):
+        index, translated = data.warmup[lang]
+        assert len(index) == len(data.train[lang])
+        for i, y in list(zip(index, translated))[:20]:
+            line = vocabs[lang].join(vocabs[lang].decode(data.train[lang][i]))
+            assert vocabs[1 - lang].join(vocabs[1 - lang].decode(y)) == translate_words([line], pair.lexicons[lang])[0]
+    result = train(tm, data, config)
+    assert result.history[-1]["step"] == 10
+    save_bundle(tmp_path, tm.model.state_dict(), tm.vocabs, config, {})
+    loaded = load_bundle(tmp_path, CPU)
+    assert loaded.vocabs == vocabs and loaded.config.model.units == Units.SUBWORD
+    sentences = pair.test_src[:5] + ["", "the ŋ ."]
+    out = translate_text(loaded, sentences, 0, 1)
+    assert out == translate_text(tm, sentences, 0, 1) and out[5] == ""
+    assert all("\u2581" not in s for s in out)  # pieces are joined back into words
