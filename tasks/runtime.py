@@ -27,7 +27,7 @@ def data_root() -> Path:
 
 
 def configure() -> None:
-    """Keep Prefect's state inside the project, never phone home, and let idle compute threads sleep."""
+    """Keep Prefect's state inside the project, never phone home, and let idle compute threads sleep soon."""
     defaults = {
         "PREFECT_HOME": str(project_root() / ".prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -36,11 +36,12 @@ def configure() -> None:
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         # the temporary server a command starts waits 20 s by default; a loaded 2-core machine needs more
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        # torch's OpenMP threads sleep when idle instead of spinning (read when torch loads, so here): on a
-        # machine whose cores are busy, a spinning team waits for descheduled members. Quick-preset training
-        # steps with 2 threads beside two busy processes: 101.7 s for 16 steps spinning, 33.6 s passive
-        # (scripts/throughput_profile.py); the numbers are the same either way
-        "OMP_WAIT_POLICY": "PASSIVE",
+        # torch's OpenMP threads spin 10k rounds, not libgomp's 300k, before they sleep (read when torch
+        # loads, so here): on a machine whose cores are busy a spinning team waits for descheduled members.
+        # 16 quick-preset steps on 2 threads (scripts/throughput_profile.py), quiet / beside two busy
+        # loops: libgomp's default 15.2 / 61.7 s, this 14.1 / 48.9 s, never spinning (OMP_WAIT_POLICY=
+        # PASSIVE) 17.8-20.8 / 34.2 s, as slow as one thread when quiet. The weights are the same in all
+        "GOMP_SPINCOUNT": "10000",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
