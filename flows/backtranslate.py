@@ -28,18 +28,20 @@ from tasks.runtime import data_root
 from tasks.store import store
 
 MODEL = "back-translation model"
-# what each continuation of the trained model learns from (FinetuneConfig), as its row reads
-FINETUNED = {AdversaryMode.NONE: "+ the same extra updates, no adversary",
-             AdversaryMode.GUMBEL: "+ adversary, Gumbel-softmax (D reads continuous outputs)",
-             AdversaryMode.POLICY_GRADIENT: "+ adversary, policy gradient (per-step rewards, baseline)",
-             AdversaryMode.CONSTANT_REWARD: "+ constant reward (control: sharpening only)"}
+WORD_BY_WORD = "word-by-word (CSLS lexicon)"
+WORD_BY_WORD_LM = "word-by-word, top-k CSLS searched with a target LM"
 
 
 def finetuned_key(mode: AdversaryMode) -> str:
     return f"finetune_{mode.value}"
 
 
-FINETUNED_ROWS = {finetuned_key(mode): name for mode, name in FINETUNED.items()}  # row key -> row name
+# row key -> row name: what each continuation of the trained model learns from (FinetuneConfig)
+FINETUNED_ROWS = {finetuned_key(mode): name for mode, name in (
+    (AdversaryMode.NONE, "+ the same extra updates, no adversary"),
+    (AdversaryMode.GUMBEL, "+ adversary, Gumbel-softmax (D reads continuous outputs)"),
+    (AdversaryMode.POLICY_GRADIENT, "+ adversary, policy gradient (per-step rewards, baseline)"),
+    (AdversaryMode.CONSTANT_REWARD, "+ constant reward (control: sharpening only)"))}
 
 
 def finetune_runs(trained: Any, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
@@ -51,8 +53,6 @@ def finetune_runs(trained: Any, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef
     return {finetuned_key(mode): finetune_backtranslation.with_options(refresh_cache=refresh).submit(
         trained, src_corpus, tgt_corpus, alignment, config.finetune.translate_config(config.translate, mode),
         config.device) for mode in config.finetune.modes}
-WORD_BY_WORD = "word-by-word (CSLS lexicon)"
-WORD_BY_WORD_LM = "word-by-word, top-k CSLS searched with a target LM"
 
 
 class BacktranslateResult(BaseModel):

@@ -82,6 +82,12 @@ class Vocabulary:
         words = path.read_text(encoding="utf-8").splitlines()
         return cls(lang, SPECIALS + tuple(words))
 
+    def _random_rows(self, emb: Embeddings, seed: int) -> np.ndarray:
+        """(len(self), dim) small random vectors at the typical norm of `emb`'s (1 when it has none)."""
+        present_norm = float(np.linalg.norm(emb.vectors, axis=1).mean()) if len(emb.words) else 1.0
+        rng = np.random.default_rng(seed)
+        return rng.normal(0, present_norm / np.sqrt(emb.dim), (len(self), emb.dim)).astype(np.float32)
+
     def vectors(self, emb: Embeddings, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Initial vectors (len(self), dim) from `emb`, and a mask of rows that had none.
 
@@ -89,9 +95,7 @@ class Vocabulary:
         the typical norm of the present ones, so training can give them a meaning.
         """
         index = emb.index()
-        rng = np.random.default_rng(seed)
-        present_norm = float(np.linalg.norm(emb.vectors, axis=1).mean()) if len(emb.words) else 1.0
-        out = rng.normal(0, present_norm / np.sqrt(emb.dim), (len(self), emb.dim)).astype(np.float32)
+        out = self._random_rows(emb, seed)
         missing = np.ones(len(self), dtype=bool)
         for i, w in enumerate(self.words):
             j = index.get(w)
@@ -163,7 +167,7 @@ class SubwordVocabulary(Vocabulary):
         vector; any other piece the mean vector of the embedded words whose segmentation holds it
         (so pieces start in the aligned space too); pieces in no embedded word (and the specials)
         get small random vectors, marked in the mask."""
-        out, missing = super().vectors(Embeddings([], np.zeros((0, emb.dim), np.float32)), seed)
+        out = self._random_rows(emb, seed)
         index = self.index
         sums = np.zeros_like(out)
         counts = np.zeros(len(self))
@@ -175,7 +179,7 @@ class SubwordVocabulary(Vocabulary):
                     counts[i] += 1
         have = counts > 0
         if not have.any():
-            return out, missing
+            return out, ~have
         mean = sums[have] / counts[have, None]
         # at the words' norm: a mean of scattered vectors is shorter than they are
         out[have] = mean * (np.linalg.norm(emb.vectors, axis=1).mean() / np.maximum(
