@@ -28,10 +28,10 @@ import tasks  # noqa: F401  (configures the project's paths before anything read
 from components.align.catalog import AlignedExport
 from components.backtranslate.bundle import TranslationModel, translate_text
 from components.backtranslate.catalog import MonolingualCorpus
-from components.backtranslate.config import AdversaryMode, FinetuneConfig, TranslateConfig
+from components.backtranslate.config import AdversaryMode, FinetuneConfig, TranslateConfig, Units
 from components.backtranslate.metrics import SIGNATURE_KEYS, standard_scores
 from components.backtranslate.train import Corpora, new_model, prepare_corpora, train
-from components.backtranslate.vocab import Vocabulary
+from components.backtranslate.vocab import build_vocabulary
 from components.backtranslate.wordbyword import csls_lexicons
 from components.corpus import SplitConfig, half_verse_pairs
 from components.presets import preset
@@ -113,7 +113,7 @@ def main() -> None:
     # vocabularies, model and non-parallel corpora as tasks/backtranslate/train.py::_fit builds them
     train_lines, valid_lines = (src_text.train, tgt_text.train), (src_text.valid, tgt_text.valid)
     names = tuple(f"{lang} corpus {ref.sha256[:12]}" for lang, ref in zip(langs, (src_ref, tgt_ref)))
-    vocabs = tuple(Vocabulary.build(lang, lines, base.model.vocabulary, source=name)
+    vocabs = tuple(build_vocabulary(lang, lines, base.model.vocabulary, base.model.units == Units.SUBWORD, name)
                    for lang, lines, name in zip(langs, train_lines, names))
     tm = new_model(base, vocabs, (aligned.src, aligned.tgt), torch.device("cpu"))  # type: ignore[arg-type]
     lexicons = csls_lexicons(aligned.src, aligned.tgt, base.csls_k)

@@ -184,7 +184,7 @@ class SubwordVocabulary(Vocabulary):
         # at the words' norm: a mean of scattered vectors is shorter than they are
         out[have] = mean * (np.linalg.norm(emb.vectors, axis=1).mean() / np.maximum(
             1e-8, np.linalg.norm(mean, axis=1, keepdims=True)))
-        whole = {w: j for j, w in enumerate(emb.words)}
+        whole = emb.index()
         for i, p in enumerate(self.words[len(SPECIALS):], start=len(SPECIALS)):
             j = whole.get(p[1:]) if p.startswith("\u2581") else None
             if j is not None:
