@@ -97,6 +97,7 @@ def main() -> None:
     p.add_argument("--modes", nargs="+", type=AdversaryMode, default=list(AdversaryMode))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0, help="which verses are the pairs")
+    p.add_argument("--copying", action="store_true", help="the generator may copy source words (ModelConfig.copying)")
     p.add_argument("--out", type=Path, default=Path("data/reports/style_truth_check.json"))
     args = p.parse_args()
     clock = time.perf_counter()
@@ -107,7 +108,8 @@ def main() -> None:
     src_text, tgt_text = (MonolingualCorpus.load(st.path(ref)) for ref in (src_ref, tgt_ref))
     stage = preset(args.preset).style.transfer
     base: TranslateConfig = stage.translate.model_copy(update={
-        "train": stage.translate.train.model_copy(update={"threads": args.threads})})
+        "train": stage.translate.train.model_copy(update={"threads": args.threads}),
+        "model": stage.translate.model.model_copy(update={"copying": args.copying or stage.translate.model.copying})})
     torch.set_num_threads(args.threads)  # the evaluation outside `train` too
 
     # vocabularies, model and non-parallel corpora as tasks/backtranslate/train.py::_fit builds them

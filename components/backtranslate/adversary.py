@@ -100,8 +100,9 @@ def sample(model: Translator, src: list[list[int]], src_lang: int, tgt_lang: int
     limit = torch.tensor(limits, device=device)
     soft = temperature is not None
     with torch.set_grad_enabled(soft and torch.is_grad_enabled()):
-        memory, mask = model.encode(batch_tensor(src, device, eos_id=EOS_ID), src_lang)
-        cache = model.start(memory)
+        ids_in = batch_tensor(src, device, eos_id=EOS_ID)
+        memory, mask = model.encode(ids_in, src_lang)
+        cache = model.start(memory, ids_in, src_lang, tgt_lang)
         inputs: torch.Tensor = torch.full((len(src),), BOS_ID, dtype=torch.long, device=device)
         lengths, done = limit.clone(), torch.zeros(len(src), dtype=torch.bool, device=device)
         ids, samples, all_logits = [], [], []

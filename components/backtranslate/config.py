@@ -40,6 +40,8 @@ class ModelConfig(_Frozen):
     units: Units = Units.WORD
     max_positions: int = Field(160, ge=8)         # longest sequence the position table covers
     embeddings: EmbeddingMode = EmbeddingMode.FINETUNE
+    copying: bool = False                         # the decoder may copy source units of the same spelling
+    #   (model.py: CopyNet's joint softmax); for two styles of one language nearly every word
 
 
 class NoiseConfig(_Frozen):

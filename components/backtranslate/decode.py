@@ -22,8 +22,9 @@ def greedy(model: Translator, src: list[list[int]], src_lang: int, tgt_lang: int
     model.eval()
     try:
         limits = output_limits(src, max_len_a, max_len_b, model.config.max_positions - 1)
-        memory, mask = model.encode(batch_tensor(src, device, eos_id=EOS_ID), src_lang)
-        cache = model.start(memory)
+        ids = batch_tensor(src, device, eos_id=EOS_ID)
+        memory, mask = model.encode(ids, src_lang)
+        cache = model.start(memory, ids, src_lang, tgt_lang)
         tokens = torch.full((len(src),), BOS_ID, dtype=torch.long, device=device)
         done = torch.zeros(len(src), dtype=torch.bool, device=device)
         limit = torch.tensor(limits, device=device)
@@ -57,9 +58,10 @@ def beam_search(model: Translator, src: list[list[int]], src_lang: int, tgt_lang
     try:
         n, k = len(src), beam
         limits = output_limits(src, max_len_a, max_len_b, model.config.max_positions - 1)
-        memory, mask = model.encode(batch_tensor(src, device, eos_id=EOS_ID), src_lang)
-        memory, mask = memory.repeat_interleave(k, 0), mask.repeat_interleave(k, 0)
-        cache = model.start(memory)
+        ids = batch_tensor(src, device, eos_id=EOS_ID)
+        memory, mask = model.encode(ids, src_lang)
+        memory, mask, ids = (x.repeat_interleave(k, 0) for x in (memory, mask, ids))
+        cache = model.start(memory, ids, src_lang, tgt_lang)
         tokens = torch.full((n * k,), BOS_ID, dtype=torch.long, device=device)
         history = torch.zeros((n * k, 0), dtype=torch.long, device=device)
         scores = torch.full((n, k), float("-inf"), device=device)

@@ -5,6 +5,13 @@ initialised from the aligned cross-lingual vectors (one shared space), projected
 `d_model` by one shared linear map; a language embedding tells the encoder what it reads
 and the decoder what it writes. The output layer of a language is tied to its word table,
 so the decoder can only emit words of the target language.
+
+With `ModelConfig.copying` the decoder can also copy a source unit into its output (CopyNet, Gu et al.
+2016): a copy score per source position joins the vocabulary scores in one softmax, and the copied
+unit's probability goes to the target unit of the same spelling (every unit when both sides write
+one language, as in denoising; names, numbers and punctuation across two languages; <unk> to <unk>,
+which the text level fills with the source word). The model's scores are then log-probabilities,
+which every consumer of logits (cross-entropy, argmax, log-softmax, Gumbel-max) reads unchanged.
 """
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from components.backtranslate.config import EmbeddingMode, ModelConfig
-from components.backtranslate.vocab import BOS_ID, PAD_ID
+from components.backtranslate.vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID
 
 
 class Attention(nn.Module):
@@ -80,11 +87,14 @@ class DecoderCache:
     self_kv: list[tuple[torch.Tensor, torch.Tensor] | None] = field(default_factory=list)
     cross_kv: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
     output: torch.Tensor | None = None  # (V, d) projected word table of the target language, made at the first step
+    copy: tuple[torch.Tensor, torch.Tensor] | None = None  # copy keys (B, S, d) and target ids (B, S), -1: none
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep rows `index` (beam search)."""
         self.self_kv = [None if kv is None else (kv[0][index], kv[1][index]) for kv in self.self_kv]
         self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
+        if self.copy is not None:
+            self.copy = (self.copy[0][index], self.copy[1][index])
 
 
 class DecoderLayer(nn.Module):
@@ -114,14 +124,45 @@ class DecoderLayer(nn.Module):
         return x + self.drop(self.ff(self.ln3(x))), new_past
 
 
+def joint_log_probs(logits: torch.Tensor, copy_scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """One softmax over generating and copying (CopyNet). logits: (B, T, V) vocabulary scores;
+    copy_scores: (B, T, S) per source position, -inf where nothing can be copied; targets: (B, S)
+    target id of each source position (any valid id where its score is -inf) -> (B, T, V) log-probs."""
+    logits, copy_scores = logits.float(), copy_scores.float()
+    top = copy_scores.amax(-1, keepdim=True)
+    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # a row with nothing to copy
+    mass = torch.zeros_like(logits).scatter_add_(
+        2, targets.unsqueeze(1).expand(-1, logits.shape[1], -1), torch.exp(copy_scores - top))
+    # floor, not log(0): its gradient would be inf x 0 = nan
+    joint = torch.logaddexp(logits, torch.log(mass.clamp_min(1e-30)) + top)
+    return joint - torch.logsumexp(joint, -1, keepdim=True)
+
+
+def copy_targets(words: tuple[list[str], list[str]] | tuple[tuple[str, ...], tuple[str, ...]], specials: int,
+                 unk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per side l, (V_l,) ids of the other side's unit of the same spelling, -1 where it has none;
+    <unk> copies to <unk>, the other specials to nothing."""
+    out = []
+    for lang in (0, 1):
+        index = {w: i for i, w in enumerate(words[1 - lang])}
+        ids = np.array([index.get(w, -1) for w in words[lang]], dtype=np.int64)
+        ids[:specials] = -1
+        ids[unk] = unk
+        out.append(ids)
+    return out[0], out[1]
+
+
 class Translator(nn.Module):
     """Shared Transformer over two languages (index 0 = source side, 1 = target side of the pair).
 
     vectors: per language, (V_l, E) initial word vectors; missing: (V_l,) bool, rows without
     an aligned vector. Shapes alone are needed when a state dict is loaded afterwards.
+    copy: per language, (V_l,) ids of the other language's unit of the same spelling, -1 for none
+    (`copy_targets`); needed with `config.copying`, restored from the state dict like the weights.
     """
 
-    def __init__(self, config: ModelConfig, vectors: list[np.ndarray], missing: list[np.ndarray]) -> None:
+    def __init__(self, config: ModelConfig, vectors: list[np.ndarray], missing: list[np.ndarray],
+                 copy: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().__init__()
         self.config = config
         d, e = config.d_model, vectors[0].shape[1]
@@ -148,6 +189,13 @@ class Translator(nn.Module):
         # Aligned vectors have unit norm: projected entries of about 0.5/sqrt(d) dominate the position
         # and language signals (std 0.01) at first, and the tied output logits start near unit scale.
         nn.init.normal_(self.proj.weight, std=0.5 / math.sqrt(d))
+        if config.copying:
+            self.copy_q, self.copy_k = nn.Linear(d, d), nn.Linear(d, d)
+            for lang, vec in enumerate(vectors):
+                ids = np.full(len(vec), -1, np.int64) if copy is None else np.asarray(copy[lang], np.int64)
+                if ids.shape != (len(vec),):
+                    raise ValueError(f"copy map of language {lang} has shape {ids.shape}, not ({len(vec)},)")
+                self.register_buffer(f"copy{lang}", torch.from_numpy(ids))
 
     def vocab_size(self, lang: int) -> int:
         return self.tables[lang].shape[0]
@@ -191,17 +239,48 @@ class Translator(nn.Module):
         (`output`, when the caller already holds `output_table(lang)`)."""
         return h @ (self.output_table(lang) if output is None else output).T + self.out_bias[lang]
 
+    def copy_source(self, memory: torch.Tensor, src: torch.Tensor, src_lang: int, tgt_lang: int
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Copy keys (B, S, d) of the encoder output and the target id (B, S) of each source unit, -1 for none."""
+        if src_lang == tgt_lang:  # one language: every unit but the specials is its own copy
+            table = getattr(self, f"copy{src_lang}")
+            ids = torch.arange(len(table), device=src.device)
+            ids = torch.where((ids < len(SPECIALS)) & (ids != UNK_ID), -1, ids)
+        else:
+            ids = getattr(self, f"copy{src_lang}")
+        return self.copy_k(memory), ids[src]
+
+    def with_copy(self, logits: torch.Tensor, h: torch.Tensor, copy: tuple[torch.Tensor, torch.Tensor]
+                  ) -> torch.Tensor:
+        """(B, T, V) vocabulary scores and decoder states (B, T, d) -> (B, T, V) log-probs of generating or copying."""
+        keys, targets = copy
+        scores = self.copy_q(h) @ keys.transpose(1, 2) / math.sqrt(keys.shape[-1])
+        scores = scores.masked_fill((targets < 0).unsqueeze(1), float("-inf"))
+        return joint_log_probs(logits, scores, targets.clamp_min(0))
+
     def forward(self, src: torch.Tensor, src_lang: int, tgt_in: torch.Tensor, tgt_lang: int) -> torch.Tensor:
-        """Teacher forcing. src: (B, S); tgt_in: (B, T) starting with <s> -> logits (B, T, V_tgt)."""
+        """Teacher forcing. src: (B, S); tgt_in: (B, T) starting with <s> -> logits (B, T, V_tgt)
+        (log-probs with copying)."""
         memory, mask = self.encode(src, src_lang)
         x = self.embed(tgt_in, tgt_lang)
         for layer, kv in zip(self.decoder, self.memory_kv(memory)):
             x, _ = layer(x, kv, mask)
-        return self.logits(self.dec_ln(x), tgt_lang)
+        h = self.dec_ln(x)
+        logits = self.logits(h, tgt_lang)
+        if self.config.copying:
+            logits = self.with_copy(logits, h, self.copy_source(memory, src, src_lang, tgt_lang))
+        return logits
 
-    def start(self, memory: torch.Tensor) -> DecoderCache:
-        """A cache for incremental decoding from encoder output (B, S, d)."""
-        return DecoderCache([None] * len(self.decoder), self.memory_kv(memory))
+    def start(self, memory: torch.Tensor, src: torch.Tensor | None = None, src_lang: int = 0, tgt_lang: int = 1
+              ) -> DecoderCache:
+        """A cache for incremental decoding from encoder output (B, S, d); with copying, the source
+        ids (B, S) the memory was encoded from and both languages."""
+        cache = DecoderCache([None] * len(self.decoder), self.memory_kv(memory))
+        if self.config.copying:
+            if src is None:
+                raise ValueError("a model that copies needs the source ids to start decoding")
+            cache.copy = self.copy_source(memory, src, src_lang, tgt_lang)
+        return cache
 
     def step(self, tokens: torch.Tensor, position: int, tgt_lang: int, mask: torch.Tensor,
              cache: DecoderCache) -> torch.Tensor:
@@ -212,7 +291,11 @@ class Translator(nn.Module):
             x, cache.self_kv[i] = layer(x, cache.cross_kv[i], mask, cache.self_kv[i], incremental=True)
         if cache.output is None:  # once per search: projecting the table costs V x E x d, more than a step's layers
             cache.output = self.output_table(tgt_lang)
-        return self.logits(self.dec_ln(x[:, 0]), tgt_lang, cache.output)
+        h = self.dec_ln(x)
+        logits = self.logits(h, tgt_lang, cache.output)
+        if cache.copy is not None:
+            logits = self.with_copy(logits, h, cache.copy)
+        return logits[:, 0]
 
 
 def batch_tensor(seqs: list[list[int]], device: torch.device, bos: bool = False, eos_id: int | None = None

@@ -1,7 +1,7 @@
 """Floating-point work of training and generation, counted from batch shapes, and the machine's matmul peak.
 
 Only matrix products are counted (linear layers, attention scores and values, the tied output
-layer), as `torch.utils.flop_counter` does: layer norms, softmax, the loss and Adam are
+layer, copy scores), as `torch.utils.flop_counter` does: layer norms, softmax, the loss and Adam are
 element-wise and small beside them. Lengths are the padded ones the code computes on.
 Counting is integer arithmetic on shapes known on the host: no device synchronisation.
 """
@@ -48,7 +48,13 @@ def forward_flops(c: ModelConfig, batch: int, src_len: int, tgt_len: int, vocab:
            + 2 * _linear(b * t, d, d) + 2 * _linear(b * s, d, d) + 4 * b * t * s * d  # cross-attention
            + _linear(b * t, d, c.ff) + _linear(b * t, c.ff, d))
     return (_embed(c, b * s, e) + _encoder(c, b, s) + _embed(c, b * t, e) + c.layers * dec
-            + _logits(c, b * t, vocab, e))
+            + _logits(c, b * t, vocab, e) + _copy(c, b, s, t))
+
+
+def _copy(c: ModelConfig, b: int, s: int, t: int) -> int:
+    """Copy scores (`ModelConfig.copying`): keys of (b, s) source positions, queries of (b, t), their products."""
+    d = c.d_model
+    return _linear(b * s, d, d) + _linear(b * t, d, d) + 2 * b * t * s * d if c.copying else 0
 
 
 def train_flops(c: ModelConfig, batch: int, src_len: int, tgt_len: int, vocab: int, e: int) -> int:
@@ -70,7 +76,8 @@ def greedy_flops(c: ModelConfig, batch: int, src_len: int, steps: int, vocab: in
     encoder keys and values of each decoder layer once, then per step t one new position attending
     to t + 1 cached positions and to the source, and the tied output layer (its table projected once)."""
     d, b, s = c.d_model, batch, src_len
-    total = _embed(c, b * s, e) + _encoder(c, b, s) + c.layers * 2 * _linear(b * s, d, d)
+    total = (_embed(c, b * s, e) + _encoder(c, b, s) + c.layers * 2 * _linear(b * s, d, d)
+             + _copy(c, b, s, steps))  # copy keys once, a query per step
     if steps:
         total += _linear(vocab, e, d)  # the output table, projected once per search (`DecoderCache.output`)
     per_step = (_embed(c, b, e) + c.layers * (4 * _linear(b, d, d) + 2 * _linear(b, d, d) + 4 * b * s * d

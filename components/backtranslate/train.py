@@ -33,7 +33,7 @@ from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_crite
 from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
 from components.backtranslate.lmwordbyword import LMWordByWord
-from components.backtranslate.model import Translator, batch_tensor
+from components.backtranslate.model import Translator, batch_tensor, copy_targets
 from components.backtranslate.noise import add_noise
 from components.backtranslate.throughput import greedy_call_flops, matmul_peak, model_shapes, train_flops
 from components.backtranslate.vocab import EOS_ID, PAD_ID, SPECIALS, UNK_ID, SubwordVocabulary, Vocabulary
@@ -185,7 +185,8 @@ def new_model(config: TranslateConfig, vocabs: tuple[Vocabulary, Vocabulary],
     init = [v.vectors(Embeddings(e.words, e.vectors / np.maximum(1e-8, np.linalg.norm(e.vectors, axis=1,
                                                                                      keepdims=True))),
                       seed=config.train.seed + i) for i, (v, e) in enumerate(zip(vocabs, aligned))]
-    model = Translator(config.model, [vec for vec, _ in init], [miss for _, miss in init]).to(device)
+    copy = copy_targets((vocabs[0].words, vocabs[1].words), len(SPECIALS), UNK_ID) if config.model.copying else None
+    model = Translator(config.model, [vec for vec, _ in init], [miss for _, miss in init], copy).to(device)
     return TranslationModel(model, vocabs, config, device)
 
 

@@ -5,18 +5,23 @@ import torch
 
 from components.backtranslate.config import ModelConfig
 from components.backtranslate.decode import beam_search, greedy, translate_ids
-from components.backtranslate.model import Translator, batch_tensor
-from components.backtranslate.vocab import EOS_ID
+from components.backtranslate.model import Translator, batch_tensor, copy_targets
+from components.backtranslate.vocab import EOS_ID, SPECIALS, UNK_ID
 
 CPU = torch.device("cpu")
 
 
-def random_model(seed: int) -> Translator:
+def random_model(seed: int, copy: bool = False) -> Translator:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     vectors = [rng.normal(size=(30, 8)).astype(np.float32) for _ in range(2)]
+    words = tuple(tuple(f"w{i}" for i in range(30)) for _ in range(2))
     model = Translator(ModelConfig(d_model=16, layers=1, heads=2, ff=32, vocabulary=25, max_positions=40,
-                                   dropout=0.0), vectors, [np.zeros(30, bool)] * 2)
+                                   dropout=0.0, copying=copy), vectors, [np.zeros(30, bool)] * 2,
+                       copy_targets(words, len(SPECIALS), UNK_ID) if copy else None)
+    if copy:
+        with torch.no_grad():  # copy scores that matter, so a cache bug would show
+            model.copy_q.weight.mul_(8.0)
     with torch.no_grad():
         model.out_bias[1][3] = -1.0  # fewer immediate ends, so outputs have some length
     return model.eval()
@@ -31,9 +36,10 @@ def test_beam_of_one_is_greedy(seed):
     assert beam_search(model, SOURCES, 0, 1, CPU, beam=1) == greedy(model, SOURCES, 0, 1, CPU)
 
 
+@pytest.mark.parametrize("copy", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_batched_equals_one_by_one(seed):
-    model = random_model(seed)
+def test_batched_equals_one_by_one(seed, copy):
+    model = random_model(seed, copy)
     together = greedy(model, SOURCES, 0, 1, CPU)
     assert together == [greedy(model, [s], 0, 1, CPU)[0] for s in SOURCES]
     beams = beam_search(model, SOURCES, 0, 1, CPU, beam=3)
@@ -56,14 +62,15 @@ def test_empty_input():
     assert greedy(model, [], 0, 1, CPU) == [] and beam_search(model, [], 0, 1, CPU) == []
 
 
-def test_incremental_steps_give_the_teacher_forced_scores():
-    """The key/value cache and the output table projected once per search change no score."""
-    model = random_model(1)
+@pytest.mark.parametrize("copy", [False, True])
+def test_incremental_steps_give_the_teacher_forced_scores(copy):
+    """The key/value cache, the output table projected once per search and the copy keys change no score."""
+    model = random_model(1, copy)
     src, tgt_in = batch_tensor(SOURCES, CPU, eos_id=EOS_ID), batch_tensor([[5, 6, 7, 8]] * len(SOURCES), CPU, bos=True)
     with torch.no_grad():
         full = model(src, 0, tgt_in, 1)
         memory, mask = model.encode(src, 0)
-        cache = model.start(memory)
+        cache = model.start(memory, src, 0, 1)
         steps = [model.step(tgt_in[:, t], t, 1, mask, cache) for t in range(tgt_in.shape[1])]
     assert cache.output is not None
     torch.testing.assert_close(torch.stack(steps, 1), full, rtol=1e-4, atol=1e-5)

@@ -126,8 +126,10 @@ def test_a_process_killed_with_sigkill_resumes_from_its_checkpoint(pair, tmp_pat
     assert [r["step"] for r in result.history][-2:] == [saved, saved + 5]
 
 
-def test_bundle_round_trips_and_translates_any_input_sanely(pair, tmp_path):
+@pytest.mark.parametrize("copying", [False, True])
+def test_bundle_round_trips_and_translates_any_input_sanely(pair, tmp_path, copying):
     config = tiny_config(steps=10)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"copying": copying})})
     tm, data = fresh(pair, config)
     train(tm, data, config)
     save_bundle(tmp_path, tm.model.state_dict(), tm.vocabs, config, {"note": "test"})
@@ -166,6 +168,7 @@ def test_frozen_embeddings_keep_aligned_vectors_and_learn_missing_ones(pair):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_training_and_search_run_on_cuda_with_mixed_precision(pair):
     config = tiny_config(steps=4, checkpoint_every=2, word_by_word_steps=2)
+    config = config.model_copy(update={"model": config.model.model_copy(update={"copying": True})})
     tm = new_model(config, pair.vocabs, pair.aligned, torch.device("cuda"))
     data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config)
     result = train(tm, data, config)
