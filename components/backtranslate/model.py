@@ -8,9 +8,9 @@ so the decoder can only emit words of the target language.
 
 With `ModelConfig.copying` the decoder can also copy a source unit into its output (CopyNet, Gu et al.
 2016): a copy score per source position joins the vocabulary scores in one softmax, and the copied
-unit's probability goes to the target unit of the same spelling (every unit when both sides write
-one language, as in denoising; names, numbers and punctuation across two languages; <unk> to <unk>,
-which the text level fills with the source word). The model's scores are then log-probabilities,
+unit's probability goes to the other side's unit of the same spelling (names, numbers and punctuation
+across two languages, nearly every word across two styles of one; <unk> to <unk>, which the text level
+fills with the source word). Denoising, where a side reconstructs itself, does not copy. The model's scores are then log-probabilities,
 which every consumer of logits (cross-entropy, argmax, log-softmax, Gumbel-max) reads unchanged.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from components.backtranslate.config import EmbeddingMode, ModelConfig
-from components.backtranslate.vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID
+from components.backtranslate.vocab import BOS_ID, PAD_ID
 
 
 class Attention(nn.Module):
@@ -240,15 +240,13 @@ class Translator(nn.Module):
         return h @ (self.output_table(lang) if output is None else output).T + self.out_bias[lang]
 
     def copy_source(self, memory: torch.Tensor, src: torch.Tensor, src_lang: int, tgt_lang: int
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Copy keys (B, S, d) of the encoder output and the target id (B, S) of each source unit, -1 for none."""
-        if src_lang == tgt_lang:  # one language: every unit but the specials is its own copy
-            table = getattr(self, f"copy{src_lang}")
-            ids = torch.arange(len(table), device=src.device)
-            ids = torch.where((ids < len(SPECIALS)) & (ids != UNK_ID), -1, ids)
-        else:
-            ids = getattr(self, f"copy{src_lang}")
-        return self.copy_k(memory), ids[src]
+                    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Copy keys (B, S, d) of the encoder output and the target id (B, S) of each source unit, -1 for
+        none; None when a side reconstructs itself (denoising), which must teach the decoder to write
+        its language, not to copy."""
+        if src_lang == tgt_lang:
+            return None
+        return self.copy_k(memory), getattr(self, f"copy{src_lang}")[src]
 
     def with_copy(self, logits: torch.Tensor, h: torch.Tensor, copy: tuple[torch.Tensor, torch.Tensor]
                   ) -> torch.Tensor:
@@ -267,9 +265,8 @@ class Translator(nn.Module):
             x, _ = layer(x, kv, mask)
         h = self.dec_ln(x)
         logits = self.logits(h, tgt_lang)
-        if self.config.copying:
-            logits = self.with_copy(logits, h, self.copy_source(memory, src, src_lang, tgt_lang))
-        return logits
+        copy = self.copy_source(memory, src, src_lang, tgt_lang) if self.config.copying else None
+        return logits if copy is None else self.with_copy(logits, h, copy)
 
     def start(self, memory: torch.Tensor, src: torch.Tensor | None = None, src_lang: int = 0, tgt_lang: int = 1
               ) -> DecoderCache:

@@ -73,3 +73,15 @@ def test_a_model_that_copies_carries_words_it_never_saw():
         out = greedy(model, test, 0, 1, CPU)
         accuracy[copying] = np.mean([a == b for o, t in zip(out, test) for a, b in zip(o + [0] * 6, t)])
     assert accuracy[True] > 0.9 and accuracy[False] < 0.2, accuracy
+
+
+def test_denoising_does_not_copy():
+    """A side reconstructing itself gets the plain vocabulary scores: the copy weights change nothing there."""
+    model, _ = _train(True, steps=1)
+    src = batch_tensor([[5, 6, 7], [8, 9]], CPU, eos_id=EOS_ID)
+    tgt_in = batch_tensor([[5, 6, 7], [8, 9]], CPU, bos=True)
+    with torch.no_grad():
+        same, across = model(src, 0, tgt_in, 0), model(src, 0, tgt_in, 1)
+        model.copy_q.weight.mul_(3.0)
+        torch.testing.assert_close(model(src, 0, tgt_in, 0), same)
+        assert not torch.allclose(model(src, 0, tgt_in, 1), across)
