@@ -208,6 +208,7 @@ def translation_section(result: BacktranslateResult) -> dict[str, Any]:
         "selection": "max round-trip BLEU (src->tgt->src and tgt->src->tgt) on held-out monolingual sentences",
         "selected_step": result.selected_step,
         "units": meta.get("units", "word"),
+        "copying": meta.get("copying", False),
         "steps": meta.get("steps"),
         "round_trip_bleu_src": meta.get("round_trip_bleu_src"),
         "round_trip_bleu_tgt": meta.get("round_trip_bleu_tgt"),

@@ -143,6 +143,14 @@ def main() -> None:
 
     finetune = FinetuneConfig(steps=args.cont_steps, checkpoint_every=args.checkpoint_every)
     continuations: dict[str, Any] = {}
+
+    def report() -> dict[str, Any]:
+        return {"alignment": args.alignment, "src_corpus": src_ref.sha256[:12], "tgt_corpus": tgt_ref.sha256[:12],
+                "preset": args.preset, "copying": base.model.copying, "dev_verses": len(dev_raw),
+                "pairs": len(pairs), "beam": stage.eval_beam, "copy": copy, "supervised": supervised,
+                "continuations": continuations, "seconds": round(time.perf_counter() - clock, 1)}
+
+    write(report(), args.out)
     for mode in args.modes:
         tm.model.load_state_dict(supervised_state)
         curve: list[dict[str, Any]] = []
@@ -159,14 +167,13 @@ def main() -> None:
         continuations[mode.value] = {"curve": curve, "selected": selected,
                                      "criterion_prefers_start": supervised["criterion"] > selected["criterion"],
                                      "train_seconds": round(result.seconds, 1)}
+        write(report(), args.out)  # after each mode: a stopped run keeps the finished ones
+    print(json.dumps(report()))
 
-    report = {"alignment": args.alignment, "src_corpus": src_ref.sha256[:12], "tgt_corpus": tgt_ref.sha256[:12],
-              "preset": args.preset, "dev_verses": len(dev_raw), "pairs": len(pairs), "beam": stage.eval_beam,
-              "copy": copy, "supervised": supervised, "continuations": continuations,
-              "seconds": round(time.perf_counter() - clock, 1)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    print(json.dumps(report))
+
+def write(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRe
             "alignment": alignment.sha256, "alignment_method": alignment.meta.get("method"),
             "alignment_seed": alignment.meta.get("seed"), "device": str(dev),
             "adversary": config.adversary.mode.value, "units": config.model.units.value,
+            "copying": config.model.copying,
             **({"finetuned_from": start_from.sha256} if start_from is not None else {})}
     with store().writer("translation-model", f"translation-{langs[0]}-{langs[1]}", meta, directory=True) as out:
         save_bundle(out.path, result.best_state, tm.vocabs, config, meta)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from components.align.config import AlignConfig, AlignStageConfig, InitMethod
-from components.backtranslate.config import AdversaryMode, BacktranslateStageConfig, FinetuneConfig
+from components.backtranslate.config import AdversaryMode, BacktranslateStageConfig, FinetuneConfig, TranslateConfig
 from components.embeddings import EmbeddingConfig
 from components.report import RowKind
 from components.style.classifier import ClassifierConfig
@@ -56,13 +56,18 @@ def files(tmp_path) -> dict[str, Path]:
     return paths
 
 
+def copying(config: TranslateConfig) -> TranslateConfig:
+    """The generator copies across the styles, as the presets' does."""
+    return config.model_copy(update={"model": config.model.model_copy(update={"copying": True})})
+
+
 def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
     sides = StyleSides(lang="en", src_files=(files["archaic"],), tgt_files=(files["modern"],),
                        test_files=(files["test_archaic"], files["test_modern"]))
     config = StyleStageConfig(
         sides=sides, align=AlignStageConfig(methods=(InitMethod.IDENTICAL,), seeds=(0,), references=False,
                                             align=AlignConfig(seeded_self_learning=False)),
-        transfer=BacktranslateStageConfig(translate=tiny_config(steps=20, checkpoint_every=10), eval_beam=1,
+        transfer=BacktranslateStageConfig(translate=copying(tiny_config(steps=20, checkpoint_every=10)), eval_beam=1,
                                           device="cpu", finetune=FinetuneConfig(steps=4, checkpoint_every=2)),
         classifier=ClassifierConfig(epochs=5), embeddings=EmbeddingConfig(dim=16, epochs=1, min_count=1))
     result = style_transfer(config)
@@ -77,6 +82,7 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
     assert rows[REFERENCE]["style_s2t"] > 0.9 and rows[COPY]["style_s2t"] < 0.1  # the judge agrees with the data
     assert 0 <= rows[MODEL]["style_s2t"] <= 1 and rows[MODEL]["perplexity_s2t"] > 1
     start = result.models[MODEL].model
+    assert start.meta["copying"] is True
     for key, mode in zip(finetuned, AdversaryMode):  # each continues the same model with its adversary
         meta = result.models[key].model.meta
         assert meta["finetuned_from"] == start.sha256 and meta["adversary"] == mode.value and meta["steps"] == 4
