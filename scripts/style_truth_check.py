@@ -10,7 +10,7 @@ corpora as the stage's fine-tune would; at each checkpoint: dev sacreBLEU/chrF b
 BLEU (the criterion) and the adversary's statistics. If the criterion prefers checkpoints whose dev
 BLEU fell, the objective does not hold the truth.
 
-    .venv/bin/python scripts/style_truth_check.py [--sup-steps 600] [--cont-steps 300] [--threads 1]
+    .venv/bin/python scripts/style_truth_check.py [--sup-steps 600] [--cont-steps 300] [--threads 1] [--no-copying]
 """
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def main() -> None:
     p.add_argument("--modes", nargs="+", type=AdversaryMode, default=list(AdversaryMode))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0, help="which verses are the pairs")
-    p.add_argument("--copying", action="store_true", help="the generator may copy source words (ModelConfig.copying)")
+    p.add_argument("--copying", action=argparse.BooleanOptionalAction, default=None,
+                   help="whether the generator copies words across the styles (ModelConfig.copying; default: the preset's)")
     p.add_argument("--out", type=Path, default=Path("data/reports/style_truth_check.json"))
     args = p.parse_args()
     clock = time.perf_counter()
@@ -109,7 +110,7 @@ def main() -> None:
     stage = preset(args.preset).style.transfer
     base: TranslateConfig = stage.translate.model_copy(update={
         "train": stage.translate.train.model_copy(update={"threads": args.threads}),
-        "model": stage.translate.model.model_copy(update={"copying": args.copying or stage.translate.model.copying})})
+        "model": stage.translate.model.model_copy(update={} if args.copying is None else {"copying": args.copying})})
     torch.set_num_threads(args.threads)  # the evaluation outside `train` too
 
     # vocabularies, model and non-parallel corpora as tasks/backtranslate/train.py::_fit builds them
