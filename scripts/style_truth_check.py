@@ -99,6 +99,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="which verses are the pairs")
     p.add_argument("--copying", action=argparse.BooleanOptionalAction, default=None,
                    help="whether the generator copies words across the styles (ModelConfig.copying; default: the preset's)")
+    p.add_argument("--copy-in-denoising", action=argparse.BooleanOptionalAction, default=None,
+                   help="whether denoising copies too (ModelConfig.copy_in_denoising; default: the preset's)")
     p.add_argument("--out", type=Path, default=Path("data/reports/style_truth_check.json"))
     args = p.parse_args()
     clock = time.perf_counter()
@@ -110,7 +112,8 @@ def main() -> None:
     stage = preset(args.preset).style.transfer
     base: TranslateConfig = stage.translate.model_copy(update={
         "train": stage.translate.train.model_copy(update={"threads": args.threads}),
-        "model": stage.translate.model.model_copy(update={} if args.copying is None else {"copying": args.copying})})
+        "model": stage.translate.model.model_copy(update={k: v for k, v in (
+            ("copying", args.copying), ("copy_in_denoising", args.copy_in_denoising)) if v is not None})})
     torch.set_num_threads(args.threads)  # the evaluation outside `train` too
 
     # vocabularies, model and non-parallel corpora as tasks/backtranslate/train.py::_fit builds them
@@ -147,7 +150,8 @@ def main() -> None:
 
     def report() -> dict[str, Any]:
         return {"alignment": args.alignment, "src_corpus": src_ref.sha256[:12], "tgt_corpus": tgt_ref.sha256[:12],
-                "preset": args.preset, "copying": base.model.copying, "dev_verses": len(dev_raw),
+                "preset": args.preset, "copying": base.model.copying,
+                "copy_in_denoising": base.model.copy_in_denoising, "dev_verses": len(dev_raw),
                 "pairs": len(pairs), "beam": stage.eval_beam, "copy": copy, "supervised": supervised,
                 "continuations": continuations, "seconds": round(time.perf_counter() - clock, 1)}
 

@@ -42,6 +42,7 @@ class ModelConfig(_Frozen):
     embeddings: EmbeddingMode = EmbeddingMode.FINETUNE
     copying: bool = False                         # the decoder may copy source units of the same spelling
     #   (model.py: CopyNet's joint softmax); for two styles of one language nearly every word
+    copy_in_denoising: bool = False               # with copying: denoising copies too (each unit to itself)
 
 
 class NoiseConfig(_Frozen):

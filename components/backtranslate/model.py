@@ -10,7 +10,8 @@ With `ModelConfig.copying` the decoder can also copy a source unit into its outp
 2016): a copy score per source position joins the vocabulary scores in one softmax, and the copied
 unit's probability goes to the other side's unit of the same spelling (names, numbers and punctuation
 across two languages, nearly every word across two styles of one; <unk> to <unk>, which the text level
-fills with the source word). Denoising, where a side reconstructs itself, does not copy. The model's scores are then log-probabilities,
+fills with the source word). Denoising, where a side reconstructs itself, copies only with
+`ModelConfig.copy_in_denoising`. The model's scores are then log-probabilities,
 which every consumer of logits (cross-entropy, argmax, log-softmax, Gumbel-max) reads unchanged.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from components.backtranslate.config import EmbeddingMode, ModelConfig
-from components.backtranslate.vocab import BOS_ID, PAD_ID
+from components.backtranslate.vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID
 
 
 class Attention(nn.Module):
@@ -242,11 +243,16 @@ class Translator(nn.Module):
     def copy_source(self, memory: torch.Tensor, src: torch.Tensor, src_lang: int, tgt_lang: int
                     ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Copy keys (B, S, d) of the encoder output and the target id (B, S) of each source unit, -1 for
-        none; None when a side reconstructs itself (denoising), which must teach the decoder to write
-        its language, not to copy."""
-        if src_lang == tgt_lang:
+        none. A side reconstructing itself (denoising) gets None, so it teaches the decoder to write its
+        language, unless `config.copy_in_denoising`: then every unit but the specials is its own copy."""
+        if src_lang != tgt_lang:
+            ids = getattr(self, f"copy{src_lang}")
+        elif self.config.copy_in_denoising:
+            ids = torch.arange(self.vocab_size(src_lang), device=src.device)
+            ids = torch.where((ids < len(SPECIALS)) & (ids != UNK_ID), -1, ids)
+        else:
             return None
-        return self.copy_k(memory), getattr(self, f"copy{src_lang}")[src]
+        return self.copy_k(memory), ids[src]
 
     def with_copy(self, logits: torch.Tensor, h: torch.Tensor, copy: tuple[torch.Tensor, torch.Tensor]
                   ) -> torch.Tensor:

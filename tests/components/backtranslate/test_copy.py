@@ -42,13 +42,15 @@ def test_units_copy_to_the_same_spelling_of_the_other_side():
     assert BLANK_ID < n and EOS_ID < n
 
 
-def _train(copying: bool, steps: int = 300, seed: int = 0) -> tuple[Translator, np.random.Generator]:
+def _train(copying: bool, steps: int = 300, seed: int = 0, in_denoising: bool = False
+           ) -> tuple[Translator, np.random.Generator]:
     """Copy random sentences of words 5..39 from language 0 into language 1, which spells them alike."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     words = (*SPECIALS, *(f"w{i}" for i in range(60 - len(SPECIALS))))
     vectors = [rng.normal(size=(60, 8)).astype(np.float32) for _ in range(2)]
-    model = Translator(ModelConfig(d_model=32, layers=1, heads=2, ff=64, dropout=0.0, copying=copying),
+    model = Translator(ModelConfig(d_model=32, layers=1, heads=2, ff=64, dropout=0.0, copying=copying,
+                                   copy_in_denoising=in_denoising),
                        vectors, [np.zeros(60, bool)] * 2,
                        copy_targets((words, words), len(SPECIALS), UNK_ID) if copying else None)
     opt = torch.optim.Adam(model.parameters(), 3e-3)
@@ -85,3 +87,19 @@ def test_denoising_does_not_copy():
         model.copy_q.weight.mul_(3.0)
         torch.testing.assert_close(model(src, 0, tgt_in, 0), same)
         assert not torch.allclose(model(src, 0, tgt_in, 1), across)
+
+
+def test_denoising_copies_each_unit_to_itself_when_asked():
+    """With copy_in_denoising a side reconstructing itself copies each unit to itself (the specials,
+    here </s>, never); without it there is nothing to copy."""
+    src = batch_tensor([[7, 9]], CPU, eos_id=EOS_ID)
+    tgt_in = batch_tensor([[7, 9]], CPU, bos=True)
+    plain, _ = _train(True, steps=1)
+    model, _ = _train(True, steps=1, in_denoising=True)
+    with torch.no_grad():
+        assert plain.copy_source(plain.encode(src, 0)[0], src, 0, 0) is None
+        _, targets = model.copy_source(model.encode(src, 0)[0], src, 0, 0)
+        assert targets.tolist() == [[7, 9, -1]]
+        before = model(src, 0, tgt_in, 0)
+        model.copy_q.weight.mul_(3.0)
+        assert not torch.allclose(model(src, 0, tgt_in, 0), before)
