@@ -274,14 +274,14 @@ class Translator(nn.Module):
         copy = self.copy_source(memory, src, src_lang, tgt_lang) if self.config.copying else None
         return logits if copy is None else self.with_copy(logits, h, copy)
 
-    def start(self, memory: torch.Tensor, src: torch.Tensor | None = None, src_lang: int = 0, tgt_lang: int = 1
-              ) -> DecoderCache:
+    def start(self, memory: torch.Tensor, src: torch.Tensor | None = None, src_lang: int | None = None,
+              tgt_lang: int | None = None) -> DecoderCache:
         """A cache for incremental decoding from encoder output (B, S, d); with copying, the source
         ids (B, S) the memory was encoded from and both languages."""
         cache = DecoderCache([None] * len(self.decoder), self.memory_kv(memory))
         if self.config.copying:
-            if src is None:
-                raise ValueError("a model that copies needs the source ids to start decoding")
+            if src is None or src_lang is None or tgt_lang is None:
+                raise ValueError("a model that copies needs the source ids and both languages to start decoding")
             cache.copy = self.copy_source(memory, src, src_lang, tgt_lang)
         return cache
 
