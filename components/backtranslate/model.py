@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from components.backtranslate.config import EmbeddingMode, ModelConfig
-from components.backtranslate.vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID
+from components.backtranslate.vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
 
 
 class Attention(nn.Module):
@@ -139,16 +139,15 @@ def joint_log_probs(logits: torch.Tensor, copy_scores: torch.Tensor, targets: to
     return joint - torch.logsumexp(joint, -1, keepdim=True)
 
 
-def copy_targets(words: tuple[list[str], list[str]] | tuple[tuple[str, ...], tuple[str, ...]], specials: int,
-                 unk: int) -> tuple[np.ndarray, np.ndarray]:
+def copy_targets(vocabs: tuple[Vocabulary, Vocabulary]) -> tuple[np.ndarray, np.ndarray]:
     """Per side l, (V_l,) ids of the other side's unit of the same spelling, -1 where it has none;
     <unk> copies to <unk>, the other specials to nothing."""
     out = []
     for lang in (0, 1):
-        index = {w: i for i, w in enumerate(words[1 - lang])}
-        ids = np.array([index.get(w, -1) for w in words[lang]], dtype=np.int64)
-        ids[:specials] = -1
-        ids[unk] = unk
+        index = vocabs[1 - lang].index
+        ids = np.array([index.get(w, -1) for w in vocabs[lang].words], dtype=np.int64)
+        ids[:len(SPECIALS)] = -1
+        ids[UNK_ID] = UNK_ID
         out.append(ids)
     return out[0], out[1]
 

@@ -185,7 +185,7 @@ def new_model(config: TranslateConfig, vocabs: tuple[Vocabulary, Vocabulary],
     init = [v.vectors(Embeddings(e.words, e.vectors / np.maximum(1e-8, np.linalg.norm(e.vectors, axis=1,
                                                                                      keepdims=True))),
                       seed=config.train.seed + i) for i, (v, e) in enumerate(zip(vocabs, aligned))]
-    copy = copy_targets((vocabs[0].words, vocabs[1].words), len(SPECIALS), UNK_ID) if config.model.copying else None
+    copy = copy_targets(vocabs) if config.model.copying else None
     model = Translator(config.model, [vec for vec, _ in init], [miss for _, miss in init], copy).to(device)
     return TranslationModel(model, vocabs, config, device)
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from components.backtranslate.config import ModelConfig
 from components.backtranslate.decode import greedy
 from components.backtranslate.model import Translator, batch_tensor, copy_targets, joint_log_probs
-from components.backtranslate.vocab import BLANK_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID
+from components.backtranslate.vocab import BLANK_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
 
 CPU = torch.device("cpu")
 
@@ -35,7 +35,7 @@ def test_joint_softmax_sums_generating_and_copying():
 def test_units_copy_to_the_same_spelling_of_the_other_side():
     src = (*SPECIALS, "jesus", "the", "42")
     tgt = (*SPECIALS, "le", "42", "jesus")
-    a, b = copy_targets((src, tgt), len(SPECIALS), UNK_ID)
+    a, b = copy_targets((Vocabulary("xa", src), Vocabulary("xb", tgt)))
     n = len(SPECIALS)
     assert a.tolist() == [-1, UNK_ID, -1, -1, -1, n + 2, -1, n + 1]
     assert b.tolist() == [-1, UNK_ID, -1, -1, -1, -1, n + 2, n]
@@ -52,7 +52,7 @@ def _train(copying: bool, steps: int = 300, seed: int = 0, in_denoising: bool = 
     model = Translator(ModelConfig(d_model=32, layers=1, heads=2, ff=64, dropout=0.0, copying=copying,
                                    copy_in_denoising=in_denoising),
                        vectors, [np.zeros(60, bool)] * 2,
-                       copy_targets((words, words), len(SPECIALS), UNK_ID) if copying else None)
+                       copy_targets((Vocabulary("xa", words), Vocabulary("xb", words))) if copying else None)
     opt = torch.optim.Adam(model.parameters(), 3e-3)
     for _ in range(steps):
         batch = [rng.integers(len(SPECIALS), 40, size=6).tolist() for _ in range(32)]

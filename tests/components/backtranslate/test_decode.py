@@ -6,7 +6,7 @@ import torch
 from components.backtranslate.config import ModelConfig
 from components.backtranslate.decode import beam_search, greedy, translate_ids
 from components.backtranslate.model import Translator, batch_tensor, copy_targets
-from components.backtranslate.vocab import EOS_ID, SPECIALS, UNK_ID
+from components.backtranslate.vocab import EOS_ID, Vocabulary
 
 CPU = torch.device("cpu")
 
@@ -15,10 +15,10 @@ def random_model(seed: int, copy: bool = False) -> Translator:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     vectors = [rng.normal(size=(30, 8)).astype(np.float32) for _ in range(2)]
-    words = tuple(tuple(f"w{i}" for i in range(30)) for _ in range(2))
+    words = tuple(Vocabulary(lang, tuple(f"w{i}" for i in range(30))) for lang in ("xa", "xb"))
     model = Translator(ModelConfig(d_model=16, layers=1, heads=2, ff=32, vocabulary=25, max_positions=40,
                                    dropout=0.0, copying=copy), vectors, [np.zeros(30, bool)] * 2,
-                       copy_targets(words, len(SPECIALS), UNK_ID) if copy else None)
+                       copy_targets(words) if copy else None)
     if copy:
         with torch.no_grad():  # copy scores that matter, so a cache bug would show
             model.copy_q.weight.mul_(8.0)
