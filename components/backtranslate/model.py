@@ -196,6 +196,10 @@ class Translator(nn.Module):
                 if ids.shape != (len(vec),):
                     raise ValueError(f"copy map of language {lang} has shape {ids.shape}, not ({len(vec)},)")
                 self.register_buffer(f"copy{lang}", torch.from_numpy(ids))
+                if config.copy_in_denoising:  # every unit but the specials (<unk> aside) is its own copy
+                    own = torch.arange(len(vec))
+                    own = torch.where((own < len(SPECIALS)) & (own != UNK_ID), -1, own)
+                    self.register_buffer(f"own{lang}", own, persistent=False)  # derived: not in bundles
 
     def vocab_size(self, lang: int) -> int:
         return self.tables[lang].shape[0]
@@ -247,8 +251,7 @@ class Translator(nn.Module):
         if src_lang != tgt_lang:
             ids = getattr(self, f"copy{src_lang}")
         elif self.config.copy_in_denoising:
-            ids = torch.arange(self.vocab_size(src_lang), device=src.device)
-            ids = torch.where((ids < len(SPECIALS)) & (ids != UNK_ID), -1, ids)
+            ids = getattr(self, f"own{src_lang}")
         else:
             return None
         return self.copy_k(memory), ids[src]
