@@ -185,7 +185,7 @@ def style_transfer(config: StyleStageConfig | None = None, preset: Preset = Pres
                                  classifier=classifier.result(), baselines=baselines.result(), models=models,
                                  selected=selected, plot=str(plot), seconds=time.perf_counter() - start)
     report = result.report()
-    publish_backtranslation_report(report, result.model)
+    publish_backtranslation_report(report, None)  # the histories of every generator follow
     for key, trained_model in models.items():  # every generator's curves: losses, criterion, D accuracy, reward
         publish_table(f"{report.key}-{key.replace('_', '-')}-checkpoints",
                       TrainingHistory.load(store().path(trained_model.model)).rounded(),

@@ -42,9 +42,11 @@ def plot_backtranslation(model: ArtifactRef, out: Path) -> Path:
 
 
 @task(name="publish-backtranslation-report")
-def publish_backtranslation_report(report: StageReport, model: ArtifactRef) -> None:
-    """Model and baseline rows, the model's per-checkpoint history, and the summary, for the UI."""
+def publish_backtranslation_report(report: StageReport, model: ArtifactRef | None) -> None:
+    """Model and baseline rows, the model's per-checkpoint history (unless `model` is None: the caller
+    publishes the histories itself), and the summary, for the UI."""
     publish_table(report.key, report.table(), description=report.title)
-    publish_table(f"{report.key}-checkpoints", TrainingHistory.load(store().path(model)).rounded(),
-                          description="Losses and round-trip BLEU per checkpoint")
+    if model is not None:
+        publish_table(f"{report.key}-checkpoints", TrainingHistory.load(store().path(model)).rounded(),
+                      description="Losses and round-trip BLEU per checkpoint")
     publish_markdown(f"{report.key}-summary", report.markdown())

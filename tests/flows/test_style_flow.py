@@ -100,6 +100,7 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
     assert "constant reward" in report.markdown()
     curves = read_published(f"{report.key}-finetune-gumbel-checkpoints")["data"]  # each generator's, for the UI
     assert [r["step"] for r in curves] == [2, 4] and curves[-1]["disc_accuracy"] is not None
+    assert read_published(f"{report.key}-checkpoints") is None  # the selected one's is not published twice
 
     section = result.bench_section()
     assert section["copy_bleu_s2t"] == round(rows[COPY]["sacrebleu_s2t"], 2)
