@@ -45,14 +45,15 @@ FINETUNED_ROWS = {finetuned_key(mode): name for mode, name in (
 
 
 def finetune_runs(trained: Any, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
-                  config: BacktranslateStageConfig, refresh: bool = False) -> dict[str, Any]:
+                  config: BacktranslateStageConfig, refresh: bool = False, classifier: Any = None) -> dict[str, Any]:
     """Futures of the trained model (a ref or a future) continued with each of `config.finetune`'s
-    modes from the same weights, by row key; none without `config.finetune`."""
+    modes from the same weights, by row key; none without `config.finetune`. A style `classifier` (ref
+    or future) makes each run select by `style_criterion`."""
     if config.finetune is None:
         return {}
     return {finetuned_key(mode): finetune_backtranslation.with_options(refresh_cache=refresh).submit(
         trained, src_corpus, tgt_corpus, alignment, config.finetune.translate_config(config.translate, mode),
-        config.device) for mode in config.finetune.modes}
+        config.device, classifier) for mode in config.finetune.modes}
 
 
 class BacktranslateResult(BaseModel):

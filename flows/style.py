@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from components import presets
 from components.backtranslate.catalog import TrainingHistory
-from components.backtranslate.criterion import ROUND_TRIP_BLEU
+from components.backtranslate.criterion import ROUND_TRIP_AND_STYLE
 from components.backtranslate.metrics import SIGNATURE_KEYS
 from components.presets import Preset
 from components.report import Column, Criterion, Row, RowKind, StageReport
@@ -43,6 +43,11 @@ class TrainedModel(BaseModel):
     def round_trip_bleu(self) -> float:
         return self.model.meta["round_trip_bleu"]
 
+    @property
+    def criterion_value(self) -> float:
+        """`style_criterion` of the selected checkpoint (its round-trip BLEU for a model without one)."""
+        return self.model.meta.get("criterion", self.round_trip_bleu)
+
 
 class StyleTransferResult(BaseModel):
     name: str                            # e.g. en-archaic-modern
@@ -55,7 +60,7 @@ class StyleTransferResult(BaseModel):
     selected: str                        # the key of `models` with the best criterion
     plot: str
     seconds: float
-    criterion: Criterion = ROUND_TRIP_BLEU
+    criterion: Criterion = ROUND_TRIP_AND_STYLE
 
     @property
     def model(self) -> ArtifactRef:
@@ -76,13 +81,13 @@ class StyleTransferResult(BaseModel):
 
     def rows(self) -> list[Row]:
         """Copy, the references as output, the LM-searched word by word, and the generators (the one
-        with the best round-trip BLEU selected)."""
+        with the best criterion selected)."""
         def scores(metrics: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in metrics.items() if k not in SIGNATURE_KEYS}
 
         names = {**{k: v[0] for k, v in _ROWS.items()}, **FINETUNED_ROWS}
         return [Row(name=names[key], kind=_ROWS.get(key, (None, RowKind.UNSUPERVISED))[1], metrics=scores(m),
-                    criterion=self.models[key].round_trip_bleu if key in self.models else None,
+                    criterion=self.models[key].criterion_value if key in self.models else None,
                     selected=key == self.selected)
                 for key, m in self.test_rows().items()]
 
@@ -112,7 +117,8 @@ class StyleTransferResult(BaseModel):
                  f"the target style (held-out accuracy {self.classifier.meta['valid_accuracy']:.1%}). PINC "
                  f"(0 = the input unchanged, 100 = no n-gram kept) and self-BLEU measure change against the input.",
                  f"Selected: `{self.selected}`, step {self.selected_step} of {meta.get('steps')}, "
-                 f"{self.criterion.superlative} {self.criterion.name} ({self.round_trip_bleu:.2f}) among "
+                 f"{self.criterion.superlative} {self.criterion.name} ({chosen.criterion_value:.2f}; round-trip BLEU "
+                 f"{self.round_trip_bleu:.2f}) among "
                  f"{len(self.models)} generators; the test is never used for selection. On held-out lines of the "
                  f"training styles (no reference): judged {b} {valid['style_s2t']:.1%} ({a}->{b}), judged {a} "
                  f"{valid['style_t2s']:.1%} ({b}->{a}); PINC {valid['pinc_s2t']:.1f} / {valid['pinc_t2s']:.1f}.",
@@ -145,10 +151,11 @@ class StyleTransferResult(BaseModel):
                 "rows": {k: rounded(m) for k, m in rows.items()},
                 "valid": {k: rounded(m.evaluation["valid"]) for k, m in self.models.items()},
                 "round_trip_bleu": {k: round(m.round_trip_bleu, 2) for k, m in self.models.items()},
+                "criterion": {k: round(m.criterion_value, 2) for k, m in self.models.items()},
                 "classifier_valid_accuracy": self.classifier.meta["valid_accuracy"],
                 "selected_step": self.selected_step, "steps": self.model.meta.get("steps"),
                 "model": str(store().path(self.model)),
-                "selection": "max round-trip BLEU on held-out monolingual lines of both styles",
+                "selection": f"max {self.criterion.name}",
                 "seconds": round(self.seconds, 1)}
 
 
@@ -170,15 +177,16 @@ def style_transfer(config: StyleStageConfig | None = None, preset: Preset = Pres
     classifier = train_style_classifier.with_options(**opts).submit(*corpora, styles, config.classifier)
     baselines = evaluate_style_baselines.with_options(**opts).submit(
         prepared.test, *corpora, classifier, aligned.exported, transfer.translate, transfer.test_sentences)
+    # checkpoints and generators are selected by round-trip BLEU and the classifier's judged share together
     trained = train_backtranslation.with_options(**opts).submit(*corpora, aligned.exported, transfer.translate,
-                                                                transfer.device)
+                                                                transfer.device, classifier)
     runs = {MODEL: trained}
-    runs.update(finetune_runs(trained, *corpora, aligned.exported, transfer, refresh))
+    runs.update(finetune_runs(trained, *corpora, aligned.exported, transfer, refresh, classifier))
     evaluations = {key: evaluate_style.with_options(**opts).submit(
         run, prepared.test, *corpora, classifier, transfer.eval_beam, transfer.test_sentences, transfer.device)
         for key, run in runs.items()}
     models = {key: TrainedModel(model=run.result(), evaluation=evaluations[key].result()) for key, run in runs.items()}
-    selected = ROUND_TRIP_BLEU.best(list(models), lambda k: models[k].round_trip_bleu)
+    selected = ROUND_TRIP_AND_STYLE.best(list(models), lambda k: models[k].criterion_value)
     plot = plot_backtranslation(models[selected].model,
                                 data_root() / "reports" / f"style-transfer-{sides.name}.png")
     result = StyleTransferResult(name=sides.name, styles=styles, corpus=prepared, alignment=aligned,

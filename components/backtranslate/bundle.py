@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,14 +55,55 @@ def replace_unknown(src_tokens: Sequence[str], src_ids: Sequence[int], out_token
     return out
 
 
+# Tokens that end a clause or a sentence in the scripts the corpus stage reads (the tokeniser splits
+# punctuation off words): where a long input is cut.
+CLAUSE_ENDS = frozenset(".!?;:…。！？；：؟؛۔।")
+
+
+def clause_segments(words: Sequence[str], units: Callable[[Sequence[str]], int], max_units: int) -> list[list[str]]:
+    """`words` cut after clause-ending tokens into consecutive runs of whole clauses of at most `max_units`
+    units each (`units(words)` counts them); one clause longer than that stays whole. A model trained on
+    sentences of up to `max_units` units runs past the lengths it learned on longer input: it stops early
+    or repeats itself (measured on Bible verses, a fifth of which are over 40 words)."""
+    if units(words) <= max_units:
+        return [list(words)]
+    clauses: list[list[str]] = [[]]
+    for w in words:
+        clauses[-1].append(w)
+        if w in CLAUSE_ENDS:
+            clauses.append([])
+    out: list[list[str]] = []
+    for clause in (c for c in clauses if c):
+        if out and units(out[-1] + clause) <= max_units:
+            out[-1].extend(clause)
+        else:
+            out.append(clause)
+    return out
+
+
 def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt: int, beam: int = 1,
                    max_tokens: int | None = None) -> list[str]:
     """Translate tokenised sentences (tokens split by spaces) from language index `src` to `tgt`, unit by
     unit (words or pieces, as the vocabularies split them).
 
-    Sentences longer than the model's positions allow are cut to fit; empty ones give ''; ones
-    with no word the vocabulary knows (another script, say) are passed through unchanged.
+    With `decode.split_long`, a sentence of more units than training kept is translated clause by clause
+    (`clause_segments`) and the pieces joined. Sentences longer than the model's positions allow are cut
+    to fit; empty ones give ''; ones with no word the vocabulary knows (another script, say) are passed
+    through unchanged.
     """
+    if tm.config.decode.split_long:
+        reader = tm.vocabs[src]
+        parts = [clause_segments(s.split(), lambda ws: len(reader.split(" ".join(ws))), tm.config.train.max_len)
+                 for s in sentences]
+        if any(len(p) > 1 for p in parts):
+            flat = _translate(tm, [" ".join(seg) for p in parts for seg in p], src, tgt, beam, max_tokens)
+            done = iter(flat)
+            return [" ".join(t for t in (next(done) for _ in p) if t) for p in parts]
+    return _translate(tm, sentences, src, tgt, beam, max_tokens)
+
+
+def _translate(tm: TranslationModel, sentences: Sequence[str], src: int, tgt: int, beam: int,
+               max_tokens: int | None) -> list[str]:
     d = tm.config.decode
     limit = max_tokens or max(1, int((tm.model.config.max_positions - 1 - d.max_len_b) / d.max_len_a))
     reader, writer = tm.vocabs[src], tm.vocabs[tgt]

@@ -126,6 +126,8 @@ class DecodeConfig(_Frozen):
     max_len_a: float = Field(1.5, gt=0)           # output length limit: a * source length + b
     max_len_b: int = Field(10, ge=1)
     batch_sentences: int = Field(64, ge=1)
+    split_long: bool = True                       # an input of more units than training kept (train.max_len) is
+    #   translated clause by clause, cut after clause-ending punctuation (bundle.clause_segments)
 
 
 class AdversaryMode(str, Enum):

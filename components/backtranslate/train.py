@@ -29,7 +29,7 @@ from components.errors import InputError, UnpairedError
 from components.backtranslate.adversary import Adversary
 from components.backtranslate.bundle import TranslationModel, translate_text
 from components.backtranslate.config import AdversaryMode, TranslateConfig, TrainConfig
-from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion
+from components.backtranslate.criterion import ROUND_TRIP_BLEU, round_trip_criterion, style_criterion
 from components.backtranslate.decode import greedy
 from components.backtranslate.metrics import bleu
 from components.backtranslate.lmwordbyword import LMWordByWord
@@ -101,14 +101,25 @@ def sequence_loss(model: Translator, src: list[list[int]], src_lang: int, tgt: l
     return loss, int((t_out != PAD_ID).sum())
 
 
+# share (0-1) of `outputs` that a classifier calls written in side `to`'s style (0 or 1)
+StyleJudge = Callable[[Sequence[str], int], float]
+
+
+def round_trip(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]]
+               ) -> tuple[tuple[float, float], tuple[list[str], list[str]]]:
+    """BLEU of A->B->A and B->A->B reconstructions against the held-out sentences (greedy), and the
+    A->B and B->A translations on the way."""
+    bleus, there = [], []
+    for lang in (0, 1):
+        there.append(translate_text(tm, valid[lang], lang, 1 - lang, beam=1))
+        back = translate_text(tm, there[-1], 1 - lang, lang, beam=1)
+        bleus.append(bleu(back, valid[lang]))
+    return (bleus[0], bleus[1]), (there[0], there[1])
+
+
 def round_trip_bleu(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]]) -> tuple[float, float]:
     """BLEU of A->B->A and B->A->B reconstructions against the held-out sentences (greedy)."""
-    out = []
-    for lang in (0, 1):
-        there = translate_text(tm, valid[lang], lang, 1 - lang, beam=1)
-        back = translate_text(tm, there, 1 - lang, lang, beam=1)
-        out.append(bleu(back, valid[lang]))
-    return out[0], out[1]
+    return round_trip(tm, valid)[0]
 
 
 @dataclass
@@ -266,9 +277,11 @@ class TrainResult:
         gen_flops = sum(r.get("generation_flops", 0) for r in self.history)
         step_seconds = sum(r.get("step_seconds", 0.0) for r in self.history)
         achieved = (flops + gen_flops) / step_seconds if step_seconds > 0 else 0.0
-        return {"best_step": self.best_step, "round_trip_bleu": self.best_criterion,
-                "round_trip_bleu_src": best.get("round_trip_bleu_src"),
-                "round_trip_bleu_tgt": best.get("round_trip_bleu_tgt"),
+        rt = (best.get("round_trip_bleu_src"), best.get("round_trip_bleu_tgt"))
+        return {"best_step": self.best_step, "criterion": self.best_criterion,
+                "round_trip_bleu": round_trip_criterion(*rt) if None not in rt else self.best_criterion,  # type: ignore[arg-type]
+                "round_trip_bleu_src": rt[0], "round_trip_bleu_tgt": rt[1],
+                **{k: best[k] for k in ("style_share_s2t", "style_share_t2s") if k in best},
                 "steps": self.history[-1]["step"] if self.history else 0,
                 "train_seconds": round(self.seconds, 1),
                 "tokens_per_second": round(sum(r["tokens_per_second"] for r in trained) / max(1, len(trained)), 1),
@@ -284,8 +297,11 @@ class TrainResult:
 def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None = None,
           fingerprint: str = "", on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
           on_step: Callable[[int, int, dict[str, Any]], None] | None = None,
-          stop_after: int | None = None) -> TrainResult:
+          stop_after: int | None = None, judge: StyleJudge | None = None) -> TrainResult:
     """Train `tm.model` in place; resume from `checkpoint` when it holds this run's state.
+
+    Checkpoints are selected by round-trip BLEU; with `judge` (two styles of one language), by
+    `style_criterion`, the judged shares of the held-out sentences' translations recorded beside it.
 
     on_checkpoint(row): after each checkpoint, with its history row (losses, round-trip BLEU).
     on_step(done, total, metrics): after each step, for progress display.
@@ -300,14 +316,15 @@ def train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoi
     # Prefect task) products would otherwise run on OpenMP's default team, whatever the main thread set
     torch.set_num_threads(config.train.threads or before)
     try:
-        return _train(tm, data, config, checkpoint, fingerprint, on_checkpoint, on_step, stop_after)
+        return _train(tm, data, config, checkpoint, fingerprint, on_checkpoint, on_step, stop_after, judge)
     finally:
         torch.set_num_threads(before)
 
 
 def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpoint: Path | None,
            fingerprint: str, on_checkpoint: Callable[[dict[str, Any]], None] | None,
-           on_step: Callable[[int, int, dict[str, Any]], None] | None, stop_after: int | None) -> TrainResult:
+           on_step: Callable[[int, int, dict[str, Any]], None] | None, stop_after: int | None,
+           judge: StyleJudge | None) -> TrainResult:
     c, model, device = config.train, tm.model, tm.device
     gen = torch.Generator().manual_seed(c.seed)
     torch.manual_seed(c.seed)
@@ -389,15 +406,17 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
         last = state.step >= c.steps or out_of_time
         if on_step:
             on_step(state.step, state.step if last else expected_steps(state.step, elapsed, c),
-                    {"loss": total.item(), "best round-trip BLEU": max(0.0, state.best_criterion)})
+                    {"loss": total.item(), "best criterion": max(0.0, state.best_criterion)})
         if state.step % c.checkpoint_every == 0 or last:
             now, cpu_now = time.perf_counter(), time.process_time()
-            rt_s, rt_t = round_trip_bleu(tm, data.valid)
+            (rt_s, rt_t), there = round_trip(tm, data.valid)
+            judged = {} if judge is None else {"style_share_s2t": judge(there[0], 1), "style_share_t2s": judge(there[1], 0)}
             state.seconds += time.perf_counter() - clock  # training and measuring
-            criterion = round_trip_criterion(rt_s, rt_t)
+            criterion = (round_trip_criterion(rt_s, rt_t) if judge is None else
+                         style_criterion(rt_s, rt_t, judged["style_share_s2t"], judged["style_share_t2s"]))
             row = {"step": state.step, "ae_loss": sums["ae"] / max(1, 2 * sums["n"]),
                    "bt_loss": sums["bt"] / max(1, 2 * sums["n"]), "ae_weight": w_ae,
-                   "round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t, "criterion": criterion,
+                   "round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t, **judged, "criterion": criterion,
                    "tokens_per_second": sums["tokens"] / max(1e-9, now - clock),
                    "train_flops": sums["flops"], "generation_flops": sums["gen_flops"],
                    "step_seconds": now - clock, "step_cpu_seconds": cpu_now - cpu_clock,

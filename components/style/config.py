@@ -63,4 +63,4 @@ class StyleStageConfig(_Frozen):
     embeddings: EmbeddingConfig = EmbeddingConfig()                  # each style's fastText vectors
     align: AlignStageConfig = STYLE_ALIGN
     transfer: BacktranslateStageConfig = BacktranslateStageConfig()  # the translation stage's generator
-    classifier: ClassifierConfig = ClassifierConfig()                # the judge of style (reporting only)
+    classifier: ClassifierConfig = ClassifierConfig()                # the judge of style (selection and reports)

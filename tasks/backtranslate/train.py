@@ -10,13 +10,15 @@ from components.align.catalog import AlignedExport
 from components.backtranslate.bundle import load_bundle, save_bundle
 from components.backtranslate.catalog import MonolingualCorpus, TrainingHistory
 from components.backtranslate.config import TranslateConfig, Units
-from components.backtranslate.train import new_model, prepare_corpora, train
+from components.backtranslate.criterion import ROUND_TRIP_AND_STYLE, ROUND_TRIP_BLEU
+from components.backtranslate.train import StyleJudge, new_model, prepare_corpora, train
 from components.backtranslate.vocab import build_vocabulary
 from components.backtranslate.lmwordbyword import lm_searches
 from components.backtranslate.wordbyword import csls_lexicons
 from components.device import DeviceRequest
 from components.errors import InputError
 from components.store import ArtifactRef
+from components.style.classifier import StyleClassifier
 from tasks.cache import STAGE_CACHE, checkpoint_dir, run_key
 from tasks.gpu import device_slot
 from tasks.progress import Progress
@@ -25,32 +27,41 @@ from tasks.store import store
 
 @task(name="train-backtranslation", task_run_name="train-backtranslation", cache_policy=STAGE_CACHE)
 def train_backtranslation(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef,
-                          config: TranslateConfig, device: DeviceRequest = "auto") -> ArtifactRef:
+                          config: TranslateConfig, device: DeviceRequest = "auto",
+                          classifier: ArtifactRef | None = None) -> ArtifactRef:
     """Train on two monolingual corpora; the checkpoint with the best round-trip BLEU (held-out
-    monolingual sentences) becomes one artifact: weights, vocabularies, config, history.
+    monolingual sentences) becomes one artifact: weights, vocabularies, config, history. With a style
+    `classifier` (two styles of one language), the best by `style_criterion` instead.
 
     Checkpoints go to `<store>/checkpoints/<hash of inputs, config and code>/`, so a killed run
     started again resumes from its last checkpoint.
     """
-    return _fit(src_corpus, tgt_corpus, alignment, config, device, None,
+    return _fit(src_corpus, tgt_corpus, alignment, config, device, None, classifier,
                 run_key(train_backtranslation.fn, src_corpus.sha256, tgt_corpus.sha256, alignment.sha256,
-                        config.model_dump(mode="json")))
+                        config.model_dump(mode="json"), classifier and classifier.sha256))
 
 
 @task(name="finetune-backtranslation", task_run_name="finetune-backtranslation-{config.adversary.mode.value}",
       cache_policy=STAGE_CACHE)
 def finetune_backtranslation(model: ArtifactRef, src_corpus: ArtifactRef, tgt_corpus: ArtifactRef,
                              alignment: ArtifactRef, config: TranslateConfig,
-                             device: DeviceRequest = "auto") -> ArtifactRef:
+                             device: DeviceRequest = "auto", classifier: ArtifactRef | None = None) -> ArtifactRef:
     """Continue a trained model (its weights; a fresh optimiser) under `config`, e.g. with an
     adversary; stored like a trained model, with the start's sha256 in its meta."""
-    return _fit(src_corpus, tgt_corpus, alignment, config, device, model,
+    return _fit(src_corpus, tgt_corpus, alignment, config, device, model, classifier,
                 run_key(finetune_backtranslation.fn, model.sha256, src_corpus.sha256, tgt_corpus.sha256,
-                        alignment.sha256, config.model_dump(mode="json")))
+                        alignment.sha256, config.model_dump(mode="json"), classifier and classifier.sha256))
+
+
+def style_judge(classifier: ArtifactRef) -> StyleJudge:
+    """The share of outputs the stored style classifier calls style 0 or 1 (its meta's order)."""
+    model, styles = StyleClassifier.load(store().path(classifier)), classifier.meta["styles"]
+    return lambda outputs, to: model.share(list(outputs), styles[to]) if outputs else 0.0
 
 
 def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRef, config: TranslateConfig,
-         device: DeviceRequest, start_from: ArtifactRef | None, key: str) -> ArtifactRef:
+         device: DeviceRequest, start_from: ArtifactRef | None, classifier: ArtifactRef | None,
+         key: str) -> ArtifactRef:
     """Train (from the aligned vectors, or from `start_from`'s weights) and store the selected checkpoint."""
     langs = src_corpus.meta["lang"], tgt_corpus.meta["lang"]
     aligned = AlignedExport.load(store().path(alignment), *langs)
@@ -79,7 +90,7 @@ def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRe
             get_run_logger().info(f"warm-up pairs: {sum(len(w[0]) for w in data.warmup)} training sentences "
                                   f"translated word by word with the LM in {time.perf_counter() - clock:.0f} s")
         result = train(tm, data, config, checkpoint=run_dir / "checkpoint.pt", fingerprint=key,
-                       on_step=progress.update)
+                       on_step=progress.update, judge=None if classifier is None else style_judge(classifier))
     if result.time_capped:
         get_run_logger().warning(
             f"time cap of {config.train.max_minutes} minutes reached at step {result.history[-1]['step']} of "
@@ -89,6 +100,7 @@ def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRe
             "alignment_seed": alignment.meta.get("seed"), "device": str(dev),
             "adversary": config.adversary.mode.value, "units": config.model.units.value,
             "copying": config.model.copying,
+            "criterion_name": (ROUND_TRIP_BLEU if classifier is None else ROUND_TRIP_AND_STYLE).name,
             **({"finetuned_from": start_from.sha256} if start_from is not None else {})}
     with store().writer("translation-model", f"translation-{langs[0]}-{langs[1]}", meta, directory=True) as out:
         save_bundle(out.path, result.best_state, tm.vocabs, config, meta)

@@ -16,6 +16,7 @@ from components.style.evaluate import COPY, LM_WORD_BY_WORD, MODEL, REFERENCE
 from flows.backtranslate import translate
 from components.backtranslate.bundle import load_bundle
 from components.backtranslate.catalog import TrainingHistory
+from components.backtranslate.criterion import style_criterion
 from flows.style import style_transfer
 from tasks.publish import read_published
 from tasks.store import store
@@ -87,15 +88,22 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
         meta = result.models[key].model.meta
         assert meta["finetuned_from"] == start.sha256 and meta["adversary"] == mode.value and meta["steps"] == 4
     assert "disc_accuracy" in TrainingHistory.load(store().path(result.models["finetune_gumbel"].model)).rows[-1]
-    best = max(result.models.values(), key=lambda m: m.round_trip_bleu)
-    assert result.round_trip_bleu == best.round_trip_bleu and result.model == result.models[result.selected].model
+    for trained in result.models.values():  # every checkpoint judged: selected by round trip and style together
+        history = TrainingHistory.load(store().path(trained.model)).rows
+        assert all(r["criterion"] == pytest.approx(style_criterion(
+            r["round_trip_bleu_src"], r["round_trip_bleu_tgt"], r["style_share_s2t"], r["style_share_t2s"]))
+            for r in history)
+        best = max(history, key=lambda r: r["criterion"])
+        assert trained.model.meta["best_step"] == best["step"] and trained.criterion_value == best["criterion"]
+    best = max(result.models.values(), key=lambda m: m.criterion_value)
+    assert result.model == best.model == result.models[result.selected].model
 
     report = result.report()
     assert report.key == "style-transfer-en-archaic-modern"
     assert [r.kind for r in report.rows][:4] == [RowKind.BASELINE, RowKind.REFERENCE, RowKind.BASELINE,
                                                  RowKind.UNSUPERVISED]
     assert [r.name for r in report.rows if r.selected] == [report.selected().name]
-    assert report.selected().criterion == result.round_trip_bleu
+    assert report.selected().criterion == result.models[result.selected].criterion_value
     assert "judged modern % (archaic->modern)" in report.table(terminal=True)[0]
     assert "constant reward" in report.markdown()
     curves = read_published(f"{report.key}-finetune-gumbel-checkpoints")["data"]  # each generator's, for the UI
@@ -106,7 +114,7 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
     assert section["copy_bleu_s2t"] == round(rows[COPY]["sacrebleu_s2t"], 2)
     assert section["judged_target_s2t"] == round(rows[result.selected]["style_s2t"], 4)
     assert list(section["rows"]) == list(rows) and section["steps"] == result.model.meta["steps"]
-    assert set(section["round_trip_bleu"]) == set(result.models)
+    assert set(section["round_trip_bleu"]) == set(section["criterion"]) == set(result.models)
 
     vocabs = load_bundle(store().path(result.model), torch.device("cpu")).vocabs  # each style keeps its own
     assert "thee" in vocabs[0].index and "thee" not in vocabs[1].index

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from components.errors import InputError
-from components.backtranslate.bundle import load_bundle, replace_unknown, save_bundle, translate_text
+from components.backtranslate.bundle import (clause_segments, load_bundle, replace_unknown, save_bundle,
+                                             translate_text)
 from components.backtranslate.train import (ae_weight, encode_corpus, expected_steps, learning_rate, length_batches,
                                             load_checkpoint, new_model, prepare_corpora, train)
 from components.backtranslate.vocab import UNK_ID
@@ -145,6 +146,28 @@ def test_bundle_round_trips_and_translates_any_input_sanely(pair, tmp_path, copy
         loaded.side("de")
 
 
+def test_clause_segments_cut_long_input_after_clause_ends_into_runs_that_fit():
+    words = "a b . c d ; e f g".split()
+    assert clause_segments(words, len, 9) == [words]  # fits: untouched
+    assert clause_segments(words, len, 4) == [["a", "b", "."], ["c", "d", ";"], ["e", "f", "g"]]
+    assert clause_segments(words, len, 6) == [["a", "b", ".", "c", "d", ";"], ["e", "f", "g"]]
+    assert clause_segments(words, len, 2) == [["a", "b", "."], ["c", "d", ";"], ["e", "f", "g"]]  # clauses stay whole
+    assert clause_segments("x y z 。 w ؟ v".split(), len, 4) == [["x", "y", "z", "。"], ["w", "؟", "v"]]
+
+
+def test_input_longer_than_training_is_translated_clause_by_clause(pair):
+    config = tiny_config(steps=40, word_by_word_steps=40, checkpoint_every=40, max_len=10)
+    tm, data = fresh(pair, config)
+    train(tm, data, config)
+    three = pair.test_src[:3]  # 6-8 words each: together over max_len
+    long = " ".join(three)
+    each = translate_text(tm, three, 0, 1)
+    assert all(each) and translate_text(tm, [long], 0, 1) == [" ".join(each)]
+    tm.config = config.model_copy(update={"decode": config.decode.model_copy(update={"split_long": False})})
+    whole = translate_text(tm, [long], 0, 1)[0]
+    assert whole != " ".join(each)  # one pass over all of it
+
+
 def test_unknown_output_words_are_filled_from_unknown_source_words():
     assert replace_unknown(["a", "zeus", "b", "hera"], [7, UNK_ID, 8, UNK_ID],
                            ["x", "<unk>", "y", "<unk>", "<unk>"]) == ["x", "zeus", "y", "hera"]
@@ -221,13 +244,13 @@ class _Criterion:
 
     def __call__(self, tm, valid):
         self.weights.append({k: v.detach().clone() for k, v in tm.model.state_dict().items()})
-        return self.values[len(self.weights) - 1]
+        return self.values[len(self.weights) - 1], (["out"] * len(valid[0]), ["out"] * len(valid[1]))
 
 
 def test_selection_keeps_the_checkpoint_with_the_best_criterion_among_four(pair, monkeypatch):
     # mean criteria 1, 6, 2, 5.95: the best is the second checkpoint, neither the first nor the last
     fake = _Criterion([(1.0, 1.0), (5.0, 7.0), (2.0, 2.0), (6.0, 5.9)])
-    monkeypatch.setattr("components.backtranslate.train.round_trip_bleu", fake)
+    monkeypatch.setattr("components.backtranslate.train.round_trip", fake)
     config = tiny_config(steps=40, checkpoint_every=10)
     tm, data = fresh(pair, config)
     result = train(tm, data, config)
@@ -243,9 +266,29 @@ def test_selection_keeps_the_checkpoint_with_the_best_criterion_among_four(pair,
             summary["round_trip_bleu_tgt"], summary["steps"]) == (20, pytest.approx(6.0), 5.0, 7.0, 40)
 
 
+def test_a_style_judge_selects_by_round_trip_and_judged_share_together(pair, monkeypatch):
+    # round trips 90, 80, 60 with judged shares 0.1, 0.6, 0.9: geometric means 30, 69.3, 73.5
+    fake = _Criterion([(90.0, 90.0), (80.0, 80.0), (60.0, 60.0)])
+    monkeypatch.setattr("components.backtranslate.train.round_trip", fake)
+    shares = iter([0.1, 0.1, 0.5, 0.7, 0.9, 0.9])  # (s2t, t2s) at each checkpoint
+    judged = []
+    def judge(outputs, to):
+        judged.append((len(outputs), to))
+        return next(shares)
+    config = tiny_config(steps=30, checkpoint_every=10)
+    tm, data = fresh(pair, config)
+    result = train(tm, data, config, judge=judge)
+    assert judged == [(len(data.valid[0]), 1), (len(data.valid[1]), 0)] * 3  # each side's outputs, judged as the other
+    assert [r["criterion"] for r in result.history] == pytest.approx([30.0, (80 * 60) ** 0.5, (60 * 90) ** 0.5])
+    assert result.best_step == 30  # round-trip BLEU alone would keep step 10
+    summary = result.summary()
+    assert summary["round_trip_bleu"] == 60.0 and summary["criterion"] == pytest.approx(73.48, abs=0.01)
+    assert (summary["style_share_s2t"], summary["style_share_t2s"]) == (0.9, 0.9)
+
+
 def test_a_tie_keeps_the_earlier_checkpoint(pair, monkeypatch):
     fake = _Criterion([(3.0, 3.0), (2.0, 4.0), (0.0, 0.0)])
-    monkeypatch.setattr("components.backtranslate.train.round_trip_bleu", fake)
+    monkeypatch.setattr("components.backtranslate.train.round_trip", fake)
     config = tiny_config(steps=30, checkpoint_every=10)
     tm, data = fresh(pair, config)
     result = train(tm, data, config)
