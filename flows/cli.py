@@ -377,8 +377,8 @@ def print_style_transfer(result) -> None:
     from tasks.store import store
 
     print_report(result.report(), f"Style transfer {' <-> '.join(result.styles)} on the test verses "
-                                  f"({result.seconds:.0f} s; selected step {result.selected_step}, "
-                                  f"{result.criterion.name} {result.round_trip_bleu:.2f})")
+                                  f"({result.seconds:.0f} s; selected `{result.selected}` step {result.selected_step}, "
+                                  f"{result.criterion.name} {result.models[result.selected].criterion_value:.2f})")
     console.print(f"model: {store().path(result.model)}  (unpaired restyle --model <it> \"sentence\")")
 
 
