@@ -45,8 +45,8 @@ class TrainedModel(BaseModel):
 
     @property
     def criterion_value(self) -> float:
-        """`style_criterion` of the selected checkpoint (its round-trip BLEU for a model without one)."""
-        return self.model.meta.get("criterion", self.round_trip_bleu)
+        """`style_criterion` of the selected checkpoint."""
+        return self.model.meta["criterion"]
 
 
 class StyleTransferResult(BaseModel):

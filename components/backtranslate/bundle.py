@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,25 +60,24 @@ def replace_unknown(src_tokens: Sequence[str], src_ids: Sequence[int], out_token
 CLAUSE_ENDS = frozenset(".!?;:…。！？；：؟؛۔।")
 
 
-def clause_segments(words: Sequence[str], units: Callable[[Sequence[str]], int], max_units: int) -> list[list[str]]:
-    """`words` cut after clause-ending tokens into consecutive runs of whole clauses of at most `max_units`
-    units each (`units(words)` counts them); one clause longer than that stays whole. A model trained on
-    sentences of up to `max_units` units runs past the lengths it learned on longer input: it stops early
-    or repeats itself (measured on Bible verses, a fifth of which are over 40 words)."""
-    if units(words) <= max_units:
-        return [list(words)]
-    clauses: list[list[str]] = [[]]
-    for w in words:
-        clauses[-1].append(w)
-        if w in CLAUSE_ENDS:
-            clauses.append([])
-    out: list[list[str]] = []
-    for clause in (c for c in clauses if c):
-        if out and units(out[-1] + clause) <= max_units:
-            out[-1].extend(clause)
-        else:
-            out.append(clause)
-    return out
+def clause_segments(words: Sequence[str], sizes: Sequence[int], max_units: int) -> list[list[str]]:
+    """`words` (of `sizes[i]` units each) cut after clause-ending tokens into consecutive runs of whole
+    clauses of at most `max_units` units each; one clause longer than that stays whole. A model trained
+    on sentences of up to `max_units` units runs past the lengths it learned on longer input: it stops
+    early or repeats itself (measured on Bible verses, a fifth of which are over 40 words)."""
+    runs: list[tuple[list[str], int]] = []  # (words, units) of each run so far
+    clause: list[str] = []
+    units = 0
+    for i, (w, n) in enumerate(zip(words, sizes)):
+        clause.append(w)
+        units += n
+        if w in CLAUSE_ENDS or i == len(words) - 1:
+            if runs and runs[-1][1] + units <= max_units:
+                runs[-1] = (runs[-1][0] + clause, runs[-1][1] + units)
+            else:
+                runs.append((clause, units))
+            clause, units = [], 0
+    return [run for run, _ in runs] or [list(words)]
 
 
 def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt: int, beam: int = 1,
@@ -91,14 +90,14 @@ def translate_text(tm: TranslationModel, sentences: Sequence[str], src: int, tgt
     to fit; empty ones give ''; ones with no word the vocabulary knows (another script, say) are passed
     through unchanged.
     """
-    if tm.config.decode.split_long:
-        reader = tm.vocabs[src]
-        parts = [clause_segments(s.split(), lambda ws: len(reader.split(" ".join(ws))), tm.config.train.max_len)
-                 for s in sentences]
-        if any(len(p) > 1 for p in parts):
-            flat = _translate(tm, [" ".join(seg) for p in parts for seg in p], src, tgt, beam, max_tokens)
-            done = iter(flat)
-            return [" ".join(t for t in (next(done) for _ in p) if t) for p in parts]
+    reader, max_len = tm.vocabs[src], tm.config.train.max_len
+    lengths = [len(reader.split(s)) for s in sentences] if tm.config.decode.split_long else []
+    if any(n > max_len for n in lengths):
+        parts = [[s.split()] if n <= max_len else
+                 clause_segments(s.split(), [len(reader.split(w)) for w in s.split()], max_len)
+                 for s, n in zip(sentences, lengths)]
+        done = iter(_translate(tm, [" ".join(seg) for p in parts for seg in p], src, tgt, beam, max_tokens))
+        return [" ".join(t for t in (next(done) for _ in p) if t) for p in parts]
     return _translate(tm, sentences, src, tgt, beam, max_tokens)
 
 

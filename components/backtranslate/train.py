@@ -117,11 +117,6 @@ def round_trip(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]]
     return (bleus[0], bleus[1]), (there[0], there[1])
 
 
-def round_trip_bleu(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]]) -> tuple[float, float]:
-    """BLEU of A->B->A and B->A->B reconstructions against the held-out sentences (greedy)."""
-    return round_trip(tm, valid)[0]
-
-
 @dataclass
 class TrainState:
     """What a checkpoint holds besides the weights: progress, history and the best model so far."""

@@ -148,11 +148,12 @@ def test_bundle_round_trips_and_translates_any_input_sanely(pair, tmp_path, copy
 
 def test_clause_segments_cut_long_input_after_clause_ends_into_runs_that_fit():
     words = "a b . c d ; e f g".split()
-    assert clause_segments(words, len, 9) == [words]  # fits: untouched
-    assert clause_segments(words, len, 4) == [["a", "b", "."], ["c", "d", ";"], ["e", "f", "g"]]
-    assert clause_segments(words, len, 6) == [["a", "b", ".", "c", "d", ";"], ["e", "f", "g"]]
-    assert clause_segments(words, len, 2) == [["a", "b", "."], ["c", "d", ";"], ["e", "f", "g"]]  # clauses stay whole
-    assert clause_segments("x y z 。 w ؟ v".split(), len, 4) == [["x", "y", "z", "。"], ["w", "؟", "v"]]
+    ones = [1] * len(words)
+    assert clause_segments(words, ones, 9) == [words]  # fits: untouched
+    assert clause_segments(words, ones, 4) == [["a", "b", "."], ["c", "d", ";"], ["e", "f", "g"]]
+    assert clause_segments(words, ones, 6) == [["a", "b", ".", "c", "d", ";"], ["e", "f", "g"]]
+    assert clause_segments(words, ones, 2) == [["a", "b", "."], ["c", "d", ";"], ["e", "f", "g"]]  # clauses stay whole
+    assert clause_segments("x y z 。 w ؟ v".split(), [1] * 7, 4) == [["x", "y", "z", "。"], ["w", "؟", "v"]]
 
 
 def test_input_longer_than_training_is_translated_clause_by_clause(pair):
