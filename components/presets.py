@@ -14,7 +14,7 @@ from components.backtranslate.config import (AdversaryConfig, BacktranslateStage
                                              DecodeConfig as TranslateDecodeConfig, FinetuneConfig, LMWordByWordConfig, ModelConfig, TrainConfig,
                                              TranslateConfig)
 from components.corpus import CorpusConfig
-from components.embeddings import EmbeddingConfig
+from components.embeddings import CountVectorsConfig, EmbeddingConfig
 from components.speech.config import (GanConfig, SpeechConfig, SpeechDataConfig, SpeechStageConfig,
                                       SupervisedConfig)
 from components.style.config import StyleStageConfig
@@ -44,7 +44,7 @@ class StagePresets(BaseModel):
 # The initialisations compete on the unsupervised criterion: VecMap's similarity distributions
 # and Gromov–Wasserstein matching of intra-language distances (no assumption about the
 # languages), and identical spellings (no dictionary, but a shared script; skipped on pairs
-# without one). On en-fr's quick embeddings GW seed 0 reached CSLS P@1 13.2 on the dev share of
+# without one). On en-fr's fastText-only vectors GW seed 0 reached CSLS P@1 13.2 on the dev share of
 # the seed part (supervised Procrustes on its fit share + refinement: 14.1). Started at the
 # supervised map's matches, GW leaves them for the coupling it finds from the uniform start (GW
 # loss 0.008432 both; 27% of its matches agree with the supervised map's), which after Procrustes
@@ -87,26 +87,30 @@ _FULL_BACKTRANSLATE = BacktranslateStageConfig(
         decode=TranslateDecodeConfig(max_len_a=1.2, max_len_b=5)),
     eval_beam=4)
 
+_EMBEDDINGS = EmbeddingConfig(dim=300, epochs=10, count=CountVectorsConfig(dim=100, window=5, power=1.0, weight=1.0))
+
 PRESETS: dict[Preset, StagePresets] = {
     Preset.quick: StagePresets(
         # Chosen on the seed dictionary's dev share (scripts/embedding_sweep.py; supervised Procrustes +
         # refinement on the fit share, en-fr): 300d / 10 epochs / window 5 / 10 negatives / n-grams 3-6
         # scored 14.1 P@1, above every one-setting change tried (100d 8.7, window 10 12.4, window 2 11.9,
         # 5 epochs 9.2, 7 epochs 12.6, 20 epochs 6.2, no n-grams 6.7, 5 negatives 14.1).
-        embeddings=EmbeddingConfig(dim=300, epochs=10),
-        # Self-learning over the 4k most frequent words takes about 170 s a run on one core. Seed
-        # dictionaries go straight to Procrustes + refinement, which keeps the stage under 10 minutes
-        # (8 min 52 s): VecMap's self-learning after them took about 150 s a run. On the seed part
-        # it added nothing to GW (13.2 with it, 13.1 without) but the identical runs lose by it
-        # (14.6 / 13.4 with it, 12.6 without); the criterion ranked them below GW either way. GW
-        # couples the 1,500 most frequent words (seed-part P@1 14.1, against 13.2 with 2,000 and
-        # 11.6 with 1,000). The adversary is trained briefly: started at the supervised map, 3 epochs
-        # of 20k words keep it (seed-part P@1 14.1 -> 13.1, 14.6 refined; scripts/alignment_truth_check.py)
-        # but 10 epochs of 100k leave it (10.9 -> 1.0 from raw Procrustes) as the discriminator learns
-        # the 4,000 words by heart. From the identity it finds nothing on these embeddings (0.0).
-        align=AlignStageConfig(methods=(*_METHODS, InitMethod.ADVERSARIAL), seeds=(0, 1), align=AlignConfig(
+        # PPMI-SVD vectors appended lift it to 24.8 (100 components, window 5, singular values to the
+        # power 1, equal weight); 300 components 21.3, 50 20.3, power 0.5 19.1, weight 0.7 22.5, 1.4 23.0;
+        # PPMI-SVD alone 7.4.
+        embeddings=_EMBEDDINGS,
+        # On these vectors (en-fr, test part): supervised Procrustes + refinement 24.2, VecMap 25.4 / 23.8,
+        # GW 25.0 / 25.0, identical 23.6 / 24.0 for seeds 0 / 1, so one seed each keeps the stage near 10
+        # minutes. Seed dictionaries (identical spellings, GW's matches) go on to VecMap's self-learning:
+        # GW's matches then score 21.8 on the dev share, 17.3 with Procrustes + refinement alone. GW
+        # matches the 1,500 most frequent words by their fastText part's distances: in the whole vectors
+        # it found no usable coupling (dev 0.5-3.2). The adversary is trained briefly: started at the
+        # supervised map, 3 epochs of 20k words keep it (fastText vectors, seed-part P@1 14.1 -> 13.1,
+        # 14.6 refined; scripts/alignment_truth_check.py) but 10 epochs of 100k leave it (10.9 -> 1.0) as
+        # the discriminator learns the 4,000 words by heart. From the identity it finds nothing (0.0).
+        align=AlignStageConfig(methods=(*_METHODS, InitMethod.ADVERSARIAL), seeds=(0,), align=AlignConfig(
             vecmap={"vocabulary_cutoff": 4000, "stochastic_interval": 20, "threshold": 1e-3},
-            gromov={"words": 1500}, seeded_self_learning=False,
+            gromov={"words": 1500, "dims": _EMBEDDINGS.dim}, seeded_self_learning=True,
             adversarial={"epoch_size": 20_000, "n_epochs": 3, "dis_hid_dim": 512, "dis_most_frequent": 4000},
             criterion=_CRITERION)),
         backtranslate=_QUICK_BACKTRANSLATE,
@@ -145,8 +149,9 @@ PRESETS: dict[Preset, StagePresets] = {
                                            adversary=AdversaryConfig(start_step=0, weight=0.5))})),
     ),
     Preset.full: StagePresets(
-        embeddings=EmbeddingConfig(dim=300, epochs=20),
-        align=AlignStageConfig(methods=_METHODS, seeds=(0, 1, 2, 3, 4), align=AlignConfig(criterion=_CRITERION)),
+        embeddings=EmbeddingConfig(dim=300, epochs=20, count=_EMBEDDINGS.count),  # the count part: not measured here
+        align=AlignStageConfig(methods=_METHODS, seeds=(0, 1, 2, 3, 4),
+                               align=AlignConfig(criterion=_CRITERION, gromov={"dims": _EMBEDDINGS.dim})),
         backtranslate=_FULL_BACKTRANSLATE,
         # More audio, longer training, five seeds.
         speech=SpeechStageConfig(data=SpeechDataConfig(train_utterances=2000, test_utterances=200, shards=4),

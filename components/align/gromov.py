@@ -26,7 +26,8 @@ def _distances(vectors: torch.Tensor) -> np.ndarray:
 
 def gromov_coupling(x: torch.Tensor, z: torch.Tensor, config: GromovConfig, start: np.ndarray | None = None,
                     seed: int = 0) -> tuple[np.ndarray, float]:
-    """Entropic GW coupling (n, m) of the `config.words` first rows of x and z, and its GW loss.
+    """Entropic GW coupling (n, m) of the `config.words` first rows of x and z (their first
+    `config.dims` columns), and its GW loss.
 
     `start` (n, m) is the coupling to start from; a supervised coupling there checks that the
     objective keeps it. Without one, seed 0 starts from the product of the uniform marginals
@@ -34,7 +35,7 @@ def gromov_coupling(x: torch.Tensor, z: torch.Tensor, config: GromovConfig, star
     seeds reach different local optima.
     """
     n, m = min(config.words, x.shape[0]), min(config.words, z.shape[0])
-    c1, c2 = _distances(x[:n]), _distances(z[:m])
+    c1, c2 = _distances(x[:n, :config.dims]), _distances(z[:m, :config.dims])
     p, q = ot.unif(n), ot.unif(m)
     if start is None and seed != 0:
         noise = np.random.default_rng(seed).random((n, m))
@@ -50,7 +51,7 @@ def gromov_coupling(x: torch.Tensor, z: torch.Tensor, config: GromovConfig, star
 def gromov_loss(x: torch.Tensor, z: torch.Tensor, coupling: np.ndarray, config: GromovConfig) -> float:
     """The (unregularised) GW loss of a given coupling between the first rows of x and z."""
     n, m = coupling.shape
-    c1, c2 = _distances(x[:n]), _distances(z[:m])
+    c1, c2 = _distances(x[:n, :config.dims]), _distances(z[:m, :config.dims])
     constant, h1, h2 = ot.gromov.init_matrix(c1, c2, coupling.sum(1), coupling.sum(0), "square_loss")
     return float(ot.gromov.gwloss(constant, h1, h2, coupling))
 

@@ -1,11 +1,11 @@
-"""Corpus task: fastText embeddings of one side."""
+"""Corpus task: fastText embeddings of one side (with count-based vectors appended when configured)."""
 from __future__ import annotations
 
 import os
 
 from prefect import get_run_logger, task
 
-from components.embeddings import EmbeddingConfig, save_vectors, train_fasttext
+from components.embeddings import EmbeddingConfig, save_vectors, train_fasttext, with_count_vectors
 from components.store import ArtifactRef
 from tasks.cache import STAGE_CACHE
 from tasks.progress import Progress
@@ -14,7 +14,8 @@ from tasks.store import store
 
 @task(name="train-embeddings", task_run_name="train-embeddings-{corpus.meta[lang]}", cache_policy=STAGE_CACHE)
 def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRef:
-    """fastText skipgram vectors of a corpus side, as `vectors.vec` plus `vocab.tsv` counts."""
+    """fastText skipgram vectors of a corpus side (plus PPMI-SVD ones if configured), as `vectors.vec`
+    plus `vocab.tsv` counts."""
     st, lang = store(), corpus.meta["lang"]
     source = f"{lang} corpus ({corpus.meta.get('source', 'training half')})"
     log = get_run_logger()
@@ -24,6 +25,9 @@ def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRe
         emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1,
                                      source=source, on_epoch=progress.update,
                                      on_wait=lambda s: log.info(f"fastText {lang}: training, {s:.0f} s"))
+    if config.count.dim:
+        emb = with_count_vectors(emb, st.path(corpus) / "train.txt", config.count, seed=config.seed)
+        log.info(f"{lang}: {config.count.dim} PPMI-SVD dimensions appended to fastText's {config.dim}")
     meta = {"lang": lang, "words": len(emb.words), "dim": emb.dim}
     with st.writer("vectors", f"vectors-{lang}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from components.embeddings import EmbeddingConfig, Embeddings, check_vec, read_vec, train_fasttext, write_vec
+from components.embeddings import (CountVectorsConfig, EmbeddingConfig, Embeddings, check_vec, cooccurrences, ppmi_svd,
+                                   read_vec, train_fasttext, with_count_vectors, write_vec)
 from components.errors import InputError
 
 
@@ -100,3 +101,58 @@ def test_a_silent_child_is_heard_of_while_it_trains():
                          on_wait=waits.append, wait_every=0.05)
     assert failure and "corpus.txt" in failure
     assert waits and all(b > a for a, b in zip(waits, waits[1:]))  # imports alone take longer than 0.05 s
+
+
+def test_cooccurrences_match_a_direct_count_within_lines():
+    rng = np.random.default_rng(0)
+    vocab = [f"w{i}" for i in range(12)]
+    lines = [" ".join(rng.choice([*vocab, "rare"], size=rng.integers(1, 9))) for _ in range(40)]
+    window = 3
+    expected = np.zeros((12, 12))
+    index = {w: i for i, w in enumerate(vocab)}
+    for line in lines:
+        tokens = line.split()
+        for i, a in enumerate(tokens):
+            for j in range(i + 1, min(len(tokens), i + window + 1)):
+                if a in index and tokens[j] in index:
+                    weight = (window - (j - i) + 1) / window
+                    expected[index[a], index[tokens[j]]] += weight
+                    expected[index[tokens[j]], index[a]] += weight
+    np.testing.assert_allclose(cooccurrences(lines, vocab, window).toarray(), expected)
+
+
+def _shared_context_corpus():
+    """'cat' and 'dog' occur in the same contexts, 'ship' and 'boat' in others."""
+    rng = np.random.default_rng(1)
+    animals, vessels = ["eats", "barks", "sleeps", "runs"], ["sails", "sinks", "floats", "docks"]
+    lines = []
+    for _ in range(400):
+        lines.append(f"the {rng.choice(['cat', 'dog'])} {rng.choice(animals)} {rng.choice(animals)}")
+        lines.append(f"a {rng.choice(['ship', 'boat'])} {rng.choice(vessels)} {rng.choice(vessels)}")
+    return lines, ["the", "a", "cat", "dog", "ship", "boat", *animals, *vessels]
+
+
+def test_ppmi_svd_gives_words_of_shared_contexts_close_vectors_and_is_deterministic():
+    lines, words = _shared_context_corpus()
+    counts = cooccurrences(lines, words, 2)
+    config = CountVectorsConfig(dim=4)
+    vectors = ppmi_svd(counts, config, seed=3)
+    assert vectors.shape == (len(words), 4)
+    np.testing.assert_array_equal(vectors, ppmi_svd(counts, config, seed=3))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    at = {w: i for i, w in enumerate(words)}
+    assert unit[at["cat"]] @ unit[at["dog"]] > 0.9 > 0.2 > abs(unit[at["cat"]] @ unit[at["ship"]])
+    wide = ppmi_svd(counts, CountVectorsConfig(dim=20))  # more components than words: the rest are zero
+    assert wide.shape == (len(words), 20) and not wide[:, len(words) - 1:].any()
+
+
+def test_count_vectors_are_appended_unit_length_and_weighted(tmp_path):
+    lines, words = _shared_context_corpus()
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(lines) + "\n")
+    emb = Embeddings(words, np.random.default_rng(0).normal(size=(len(words), 6)).astype(np.float32))
+    both = with_count_vectors(emb, corpus, CountVectorsConfig(dim=4, weight=0.5))
+    assert both.words == words and both.dim == 10
+    np.testing.assert_allclose(np.linalg.norm(both.vectors[:, :6], axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(both.vectors[:, 6:], axis=1), 0.5, rtol=1e-5)
+    assert with_count_vectors(emb, corpus, CountVectorsConfig(dim=0)) is emb

@@ -8,7 +8,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from components.corpus import CorpusConfig, DictionaryConfig, SideConfig, Sentences
-from components.embeddings import EmbeddingConfig
+from components.embeddings import CountVectorsConfig, EmbeddingConfig
 from components.errors import InputError
 from components.store import ArtifactStore
 from flows.corpus import prepare_corpus
@@ -40,7 +40,7 @@ def files(tmp_path) -> dict[str, Path]:
 def _config(files: dict[str, Path], **overrides) -> CorpusConfig:
     base = dict(src=SideConfig(lang="en", files=(files["en"],)), tgt=SideConfig(lang="fr", files=(files["fr"],)),
                 test_files=(files["test_en"], files["test_fr"]),
-                embeddings=EmbeddingConfig(dim=20, epochs=1, min_count=1),
+                embeddings=EmbeddingConfig(dim=20, epochs=1, min_count=1, count=CountVectorsConfig(dim=4)),
                 dictionary=DictionaryConfig(files=(files["dict"],)))
     base.update(overrides)
     return CorpusConfig(**base)
@@ -77,6 +77,7 @@ def test_outputs_cache_partial_rerun_and_refresh(files, data_dir):
     test_fr = Sentences.read(store.path(result.test), "tgt")  # the user's test lines, as read, beside their tokens
     assert test_fr.raw == files["test_fr"].read_text().splitlines() and len(test_fr.lines) == 20
     assert result.tgt_vectors.meta["words"] == 201  # 200 words and "."
+    assert result.tgt_vectors.meta["dim"] == 24  # fastText's 20 and 4 PPMI-SVD
     assert result.dictionary.meta["seed_pairs"] + result.dictionary.meta["test_pairs"] == 200
     assert all(v == 0 for v in result.leakage.values())
     assert result.isomorphism["eigenvector_similarity"] >= 0 and -1 <= result.isomorphism["relational_similarity"] <= 1

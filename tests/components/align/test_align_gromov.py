@@ -1,5 +1,6 @@
 """Gromov–Wasserstein initialisation: matches intra-language distances, no spelling or dictionary."""
 import numpy as np
+import pytest
 import torch
 
 from components.align.config import AlignConfig, GromovConfig, InitMethod
@@ -44,3 +45,21 @@ def test_gromov_pipeline_recovers_planted_alignment(planted, cpu):
                          vecmap={"stochastic_interval": 10}, refine={"n_refinement": 2})
     result = align(planted.src, planted.tgt, config, cpu, seed=0)
     assert evaluate_result(result, planted.pairs, config, cpu).metrics["p1_csls_s2t"] > 0.9
+
+
+def test_dims_match_the_leading_part_only(planted, cpu):
+    """Columns past `dims` (here noise, independent on each side) do not reach the coupling."""
+    config = AlignConfig()
+    x, z = _spaces(planted, config)
+    gen = torch.Generator().manual_seed(0)
+    x_noisy = torch.cat([x, 2 * torch.randn(x.shape[0], 8, generator=gen, dtype=x.dtype)], dim=1)
+    z_noisy = torch.cat([z, 2 * torch.randn(z.shape[0], 8, generator=gen, dtype=z.dtype)], dim=1)
+    gw = GromovConfig(words=600, epsilon=1e-3, max_iterations=300, dims=x.shape[1])
+    coupling, loss = gromov_coupling(x_noisy, z_noisy, gw)
+    np.testing.assert_allclose(coupling, gromov_coupling(x, z, gw)[0])
+    assert gromov_loss(x_noisy, z_noisy, coupling, gw) == pytest.approx(gromov_loss(x, z, coupling, gw))
+    src_idx, tgt_idx = coupling_dictionary(coupling, cpu)
+    assert (torch.as_tensor(planted.gold)[src_idx] == tgt_idx).float().mean() > 0.5
+    whole, _ = gromov_coupling(x_noisy, z_noisy, gw.model_copy(update={"dims": None}))
+    src_idx, tgt_idx = coupling_dictionary(whole, cpu)
+    assert (torch.as_tensor(planted.gold)[src_idx] == tgt_idx).float().mean() < 0.5
