@@ -171,11 +171,6 @@ class EmbeddingConfig(BaseModel):
     seed: int = 0                                  # draws the start of the word rows (reproducible mode)
     count: CountVectorsConfig = CountVectorsConfig()  # PPMI-SVD vectors appended (off by default)
 
-    @property
-    def total_dim(self) -> int:
-        """The dimension of the vectors written: fastText's plus the count-based ones."""
-        return self.dim + self.count.dim
-
 
 # fewer distinct words than this cannot give a space worth mapping (and fastText may stop)
 MIN_WORDS = 10
@@ -327,7 +322,7 @@ def ppmi_svd(counts: sparse.csr_matrix, config: CountVectorsConfig, seed: int = 
     k = min(config.dim, size - 1)
     if k < 1:
         return out
-    if k < size - 1 and size > 2 * config.dim:
+    if size > 2 * config.dim:
         u, s, vt = svds(ppmi, k=k, random_state=seed)
     else:  # small vocabularies: ARPACK needs k < size - 1 and is slower than a dense SVD here
         u, s, vt = np.linalg.svd(ppmi.toarray())
