@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from components.align.config import AlignConfig, AlignStageConfig, CriterionConfig, InitMethod
 from components.backtranslate.config import (AdversaryConfig, BacktranslateStageConfig,
-                                             DecodeConfig as TranslateDecodeConfig, FinetuneConfig, LMWordByWordConfig, ModelConfig, TrainConfig,
-                                             TranslateConfig)
+                                             DecodeConfig as TranslateDecodeConfig, FinetuneConfig,
+                                             LMWordByWordConfig, ModelConfig, TrainConfig, TranslateConfig)
 from components.corpus import CorpusConfig
 from components.embeddings import CountVectorsConfig, EmbeddingConfig
 from components.speech.config import (GanConfig, SpeechConfig, SpeechDataConfig, SpeechStageConfig,

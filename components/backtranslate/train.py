@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from components.atomic import atomic_path
-from components.embeddings import Embeddings
+from components.embeddings import Embeddings, unit_rows
 from components.errors import InputError, UnpairedError
 from components.backtranslate.adversary import Adversary
 from components.backtranslate.bundle import TranslationModel, translate_text
@@ -188,9 +188,8 @@ def new_model(config: TranslateConfig, vocabs: tuple[Vocabulary, Vocabulary],
         raise InputError("aligned vectors", f"dimensions differ ({aligned[0].dim} vs {aligned[1].dim})")
     torch.manual_seed(config.train.seed)
     # unit length, as the aligned exports are: the projection's scale is set for that
-    init = [v.vectors(Embeddings(e.words, e.vectors / np.maximum(1e-8, np.linalg.norm(e.vectors, axis=1,
-                                                                                     keepdims=True))),
-                      seed=config.train.seed + i) for i, (v, e) in enumerate(zip(vocabs, aligned))]
+    init = [v.vectors(Embeddings(e.words, unit_rows(e.vectors)), seed=config.train.seed + i)
+            for i, (v, e) in enumerate(zip(vocabs, aligned))]
     copy = copy_targets(vocabs) if config.model.copying else None
     model = Translator(config.model, [vec for vec, _ in init], [miss for _, miss in init], copy).to(device)
     return TranslationModel(model, vocabs, config, device)

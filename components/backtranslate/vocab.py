@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import sentencepiece as spm
 
-from components.embeddings import Embeddings
+from components.embeddings import Embeddings, unit_rows
 from components.errors import InputError
 
 PAD, UNK, BOS, EOS, BLANK = "<pad>", "<unk>", "<s>", "</s>", "<blank>"
@@ -182,8 +182,7 @@ class SubwordVocabulary(Vocabulary):
             return out, ~have
         mean = sums[have] / counts[have, None]
         # at the words' norm: a mean of scattered vectors is shorter than they are
-        out[have] = mean * (np.linalg.norm(emb.vectors, axis=1).mean() / np.maximum(
-            1e-8, np.linalg.norm(mean, axis=1, keepdims=True)))
+        out[have] = unit_rows(mean) * np.linalg.norm(emb.vectors, axis=1).mean()
         whole = emb.index()
         for i, p in enumerate(self.words[len(SPECIALS):], start=len(SPECIALS)):
             j = whole.get(p[1:]) if p.startswith("\u2581") else None
