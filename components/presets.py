@@ -103,14 +103,15 @@ PRESETS: dict[Preset, StagePresets] = {
         # GW 25.0 / 25.0, identical 23.6 / 24.0 for seeds 0 / 1, so one seed each keeps the stage near 10
         # minutes. Seed dictionaries (identical spellings, GW's matches) go on to VecMap's self-learning:
         # GW's matches then score 21.8 on the dev share, 17.3 with Procrustes + refinement alone. GW
-        # matches the 1,500 most frequent words by their fastText part's distances: in the whole vectors
-        # it found no usable coupling (dev 0.5-3.2). The adversary is trained briefly: started at the
-        # supervised map, 3 epochs of 20k words keep it (fastText vectors, seed-part P@1 14.1 -> 13.1,
-        # 14.6 refined; scripts/alignment_truth_check.py) but 10 epochs of 100k leave it (10.9 -> 1.0) as
-        # the discriminator learns the 4,000 words by heart. From the identity it finds nothing (0.0).
+        # matches the 1,500 most frequent words by their fastText part's distances (the stage reads the
+        # parts from the vectors' meta): in the whole vectors it found no usable coupling (dev 0.5-3.2).
+        # The adversary is trained briefly: started at the supervised map, 3 epochs of 20k words keep
+        # it (fastText vectors, seed-part P@1 14.1 -> 13.1, 14.6 refined; scripts/alignment_truth_check.py)
+        # but 10 epochs of 100k leave it (10.9 -> 1.0) as the discriminator learns the 4,000 words by
+        # heart. From the identity it finds nothing (0.0).
         align=AlignStageConfig(methods=(*_METHODS, InitMethod.ADVERSARIAL), seeds=(0,), align=AlignConfig(
             vecmap={"vocabulary_cutoff": 4000, "stochastic_interval": 20, "threshold": 1e-3},
-            gromov={"words": 1500, "dims": _EMBEDDINGS.dim}, seeded_self_learning=True,
+            gromov={"words": 1500}, seeded_self_learning=True,
             adversarial={"epoch_size": 20_000, "n_epochs": 3, "dis_hid_dim": 512, "dis_most_frequent": 4000},
             criterion=_CRITERION)),
         backtranslate=_QUICK_BACKTRANSLATE,
@@ -151,7 +152,7 @@ PRESETS: dict[Preset, StagePresets] = {
     Preset.full: StagePresets(
         embeddings=EmbeddingConfig(dim=300, epochs=20, count=_EMBEDDINGS.count),  # the count part: not measured here
         align=AlignStageConfig(methods=_METHODS, seeds=(0, 1, 2, 3, 4),
-                               align=AlignConfig(criterion=_CRITERION, gromov={"dims": _EMBEDDINGS.dim})),
+                               align=AlignConfig(criterion=_CRITERION)),
         backtranslate=_FULL_BACKTRANSLATE,
         # More audio, longer training, five seeds.
         speech=SpeechStageConfig(data=SpeechDataConfig(train_utterances=2000, test_utterances=200, shards=4),

@@ -136,8 +136,9 @@ class GromovConfig(_Frozen):
     """Entropic Gromov–Wasserstein initialisation (POT's `entropic_gromov_wasserstein`)."""
 
     words: int = Field(2000, ge=2)  # most frequent words of each side that are coupled
-    # compare distances in the leading `dims` dimensions only (None: all); count-augmented vectors
-    # keep fastText's part first, and GW found no usable coupling in the whole of them (below)
+    # compare distances in the leading `dims` dimensions only (None: all; the mapping stage sets it to
+    # the first part of vectors made of parts, fastText's before the count vectors: GW found no
+    # usable coupling in the whole of them, see the quick preset)
     dims: int | None = Field(None, ge=1)
     epsilon: float = Field(5e-4, gt=0.0)  # entropic regularisation of the coupling
     max_iterations: int = Field(1000, ge=1)

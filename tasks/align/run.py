@@ -29,6 +29,15 @@ def _save(result: AlignResult, history: list[dict], name: str) -> ArtifactRef:
     return out.ref
 
 
+def with_first_part(config: AlignConfig, src_vectors: ArtifactRef, tgt_vectors: ArtifactRef) -> AlignConfig:
+    """`config` with GW on the first part of vectors made of parts (fastText's, before count vectors),
+    when both sides have the same parts and no `gromov.dims` is set."""
+    parts = src_vectors.meta.get("parts")
+    if config.gromov.dims is not None or not parts or parts != tgt_vectors.meta.get("parts"):
+        return config
+    return config.model_copy(update={"gromov": config.gromov.model_copy(update={"dims": parts[0]})})
+
+
 @task(name="align-run", task_run_name="align-{method.value}-seed-{seed}", cache_policy=STAGE_CACHE)
 def align_run(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, monitor_dictionary: ArtifactRef,
               config: AlignConfig, method: InitMethod, seed: int, device: DeviceRequest = "auto"
@@ -39,7 +48,7 @@ def align_run(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, monitor_dictio
     """
     st = store()
     src, tgt = load_vectors(st.path(src_vectors)), load_vectors(st.path(tgt_vectors))
-    cfg = config.model_copy(update={"method": method})
+    cfg = with_first_part(config.model_copy(update={"method": method}), src_vectors, tgt_vectors)
     with device_slot(device) as dev:
         monitor = TestMonitor(src, tgt, load_part(st.path(monitor_dictionary), "test"), cfg, dev)
         try:

@@ -25,10 +25,11 @@ def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRe
         emb, counts = train_fasttext(st.path(corpus) / "train.txt", config, threads=os.cpu_count() or 1,
                                      source=source, on_epoch=progress.update,
                                      on_wait=lambda s: log.info(f"fastText {lang}: training, {s:.0f} s"))
+    meta = {"lang": lang, "words": len(emb.words), "dim": emb.dim}
     if config.count.dim:
         emb = with_count_vectors(emb, st.path(corpus) / "train.txt", config.count, seed=config.seed)
         log.info(f"{lang}: {config.count.dim} PPMI-SVD dimensions appended to fastText's {config.dim}")
-    meta = {"lang": lang, "words": len(emb.words), "dim": emb.dim}
+        meta.update(dim=emb.dim, parts=[config.dim, config.count.dim])  # widths, fastText's first
     with st.writer("vectors", f"vectors-{lang}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)
     return out.ref

@@ -99,3 +99,19 @@ def test_a_pair_without_shared_spelling_skips_the_identical_runs_and_says_so(dat
     assert result.selected_row().name == "vecmap seed 0"
     assert "identical_strings" not in {r.name for r in result.rows}
     assert "Skipped: identical seed 0" in result.report().markdown()
+
+
+def test_gw_compares_the_first_part_of_vectors_made_of_parts():
+    from components.store import ArtifactRef
+    from tasks.align.run import with_first_part
+
+    def ref(meta):
+        return ArtifactRef(kind="vectors", sha256="0" * 64, path="objects/00/x", meta=meta)
+
+    parts = {"lang": "xa", "dim": 24, "parts": [20, 4]}
+    config = AlignConfig()
+    assert with_first_part(config, ref(parts), ref(parts)).gromov.dims == 20
+    assert with_first_part(config, ref({"dim": 24}), ref({"dim": 24})).gromov.dims is None  # one part: all
+    assert with_first_part(config, ref(parts), ref({**parts, "parts": [16, 8]})).gromov.dims is None
+    fixed = AlignConfig(gromov={"dims": 12})
+    assert with_first_part(fixed, ref(parts), ref(parts)).gromov.dims == 12  # an explicit choice stays

@@ -77,7 +77,7 @@ def test_outputs_cache_partial_rerun_and_refresh(files, data_dir):
     test_fr = Sentences.read(store.path(result.test), "tgt")  # the user's test lines, as read, beside their tokens
     assert test_fr.raw == files["test_fr"].read_text().splitlines() and len(test_fr.lines) == 20
     assert result.tgt_vectors.meta["words"] == 201  # 200 words and "."
-    assert result.tgt_vectors.meta["dim"] == 24  # fastText's 20 and 4 PPMI-SVD
+    assert result.tgt_vectors.meta["dim"] == 24 and result.tgt_vectors.meta["parts"] == [20, 4]  # fastText's, PPMI-SVD
     assert result.dictionary.meta["seed_pairs"] + result.dictionary.meta["test_pairs"] == 200
     assert all(v == 0 for v in result.leakage.values())
     assert result.isomorphism["eigenvector_similarity"] >= 0 and -1 <= result.isomorphism["relational_similarity"] <= 1
