@@ -17,7 +17,7 @@ from components.corpus import (CorpusConfig, DictionaryConfig, SideConfig, TextC
 from components.dictionary import collect_pairs
 from components.embeddings import MIN_WORDS
 from components.errors import InputError
-from components.sources import read_dictionary_tsv, read_text_lines
+from components.sources import BIBLE_TRANSLATIONS, read_dictionary_tsv, read_text_lines
 
 # Text files hold no control characters beyond whitespace; a few stray ones are tolerated.
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\x0b\x0c")
@@ -119,6 +119,9 @@ def check_corpus(config: CorpusConfig) -> None:
     for side in (config.src, config.tgt):
         if not side.files:
             side.bible_names()
+        elif not tests and all(t.lang != side.lang for t in BIBLE_TRANSLATIONS.values()):
+            raise InputError(f"language {side.lang!r}", "no built-in Bible holds test verses in it: give a "
+                                                        "parallel test set (--test-src / --test-tgt)")
     if tests:
         check_test_files(*tests)
     for path in config.dictionary.files:

@@ -56,6 +56,15 @@ def test_built_in_sides_are_not_read_but_their_languages_are_checked():
     assert "'darby'" in refusal(CorpusConfig(src=SideConfig(lang="en", translations=("darby",)))).source
 
 
+def test_a_language_without_bibles_needs_the_users_test_set(tmp_path):
+    cfg = files_config(tmp_path)
+    cfg = cfg.model_copy(update={"tgt": SideConfig(lang="xf", files=cfg.tgt.files)})
+    error = refusal(cfg)
+    assert "'xf'" in error.source and "--test-src" in error.problem
+    test_en, test_xf = write(tmp_path / "t.en", "alpha bravo\n"), write(tmp_path / "t.xf", "arbre bateau\n")
+    check_corpus(cfg.model_copy(update={"test_files": (test_en, test_xf)}))
+
+
 @pytest.mark.parametrize("data, problem", [
     ("", "empty"),
     ("\n  \n", "empty"),
