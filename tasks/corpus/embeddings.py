@@ -28,8 +28,8 @@ def train_embeddings(corpus: ArtifactRef, config: EmbeddingConfig) -> ArtifactRe
     meta = {"lang": lang, "words": len(emb.words), "dim": emb.dim}
     if config.count.dim:
         emb = with_count_vectors(emb, st.path(corpus) / "train.txt", config.count, seed=config.seed)
-        log.info(f"{lang}: {config.count.dim} PPMI-SVD dimensions appended to fastText's {config.dim}")
-        meta.update(dim=emb.dim, parts=[config.dim, config.count.dim])  # widths, fastText's first
+        log.info(f"{lang}: {emb.dim - meta['dim']} PPMI-SVD dimensions appended to fastText's {meta['dim']}")
+        meta.update(dim=emb.dim, parts=[meta["dim"], emb.dim - meta["dim"]])  # widths, fastText's first
     with st.writer("vectors", f"vectors-{lang}", meta, directory=True) as out:
         save_vectors(emb, counts, out.path)
     return out.ref
