@@ -290,16 +290,18 @@ def cooccurrences(lines: Iterator[str] | Sequence[str], words: Sequence[str], wi
         ids.extend(index.get(t, -1) for t in tokens)
         line_of.extend([n] * len(tokens))
     ids_a, line_a = np.asarray(ids, dtype=np.int64), np.asarray(line_of, dtype=np.int64)
-    size = len(words)
-    counts = sparse.csr_matrix((size, size), dtype=np.float64)
+    rows, cols, weights = [], [], []
     for d in range(1, window + 1):
         a, b = ids_a[:-d], ids_a[d:]
         keep = (a >= 0) & (b >= 0) & (line_a[:-d] == line_a[d:])
         a, b = a[keep], b[keep]
-        weight = np.full(len(a), (window - d + 1) / window)
-        counts = counts + sparse.csr_matrix((np.concatenate([weight, weight]), (np.concatenate([a, b]),
-                                             np.concatenate([b, a]))), shape=(size, size))
-    return counts
+        rows += [a, b]
+        cols += [b, a]
+        weights.append(np.full(2 * len(a), (window - d + 1) / window))
+    size = len(words)
+    # one matrix from every pair: the conversion sums the repeated (row, col) entries
+    return sparse.coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(size, size)).tocsr()
 
 
 def ppmi_svd(counts: sparse.csr_matrix, config: CountVectorsConfig, seed: int = 0) -> np.ndarray:

@@ -24,6 +24,11 @@ def _distances(vectors: torch.Tensor) -> np.ndarray:
     return cost / max(cost.max(), 1e-12)
 
 
+def _costs(x: torch.Tensor, z: torch.Tensor, n: int, m: int, config: GromovConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Distance matrices of the first n rows of x and m rows of z, in their first `config.dims` columns."""
+    return _distances(x[:n, :config.dims]), _distances(z[:m, :config.dims])
+
+
 def gromov_coupling(x: torch.Tensor, z: torch.Tensor, config: GromovConfig, start: np.ndarray | None = None,
                     seed: int = 0) -> tuple[np.ndarray, float]:
     """Entropic GW coupling (n, m) of the `config.words` first rows of x and z (their first
@@ -35,7 +40,7 @@ def gromov_coupling(x: torch.Tensor, z: torch.Tensor, config: GromovConfig, star
     seeds reach different local optima.
     """
     n, m = min(config.words, x.shape[0]), min(config.words, z.shape[0])
-    c1, c2 = _distances(x[:n, :config.dims]), _distances(z[:m, :config.dims])
+    c1, c2 = _costs(x, z, n, m, config)
     p, q = ot.unif(n), ot.unif(m)
     if start is None and seed != 0:
         noise = np.random.default_rng(seed).random((n, m))
@@ -51,7 +56,7 @@ def gromov_coupling(x: torch.Tensor, z: torch.Tensor, config: GromovConfig, star
 def gromov_loss(x: torch.Tensor, z: torch.Tensor, coupling: np.ndarray, config: GromovConfig) -> float:
     """The (unregularised) GW loss of a given coupling between the first rows of x and z."""
     n, m = coupling.shape
-    c1, c2 = _distances(x[:n, :config.dims]), _distances(z[:m, :config.dims])
+    c1, c2 = _costs(x, z, n, m, config)
     constant, h1, h2 = ot.gromov.init_matrix(c1, c2, coupling.sum(1), coupling.sum(0), "square_loss")
     return float(ot.gromov.gwloss(constant, h1, h2, coupling))
 
