@@ -61,7 +61,7 @@ _apt:
 	fi
 
 test: setup server-system
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 demo: setup
 	$(BIN)/unpaired demo

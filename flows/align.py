@@ -49,6 +49,7 @@ class AlignStageResult(BaseModel):
     skipped: list[str] = []          # runs that could not start on this pair, e.g. 'identical seed 0'
     # the criterion's choice among the runs that assume nothing about spelling (no identical seed)
     fully_unsupervised: str | None = None
+    name: str | None = None          # the report's key suffix (default: the pair)
 
     def row(self, name: str) -> Row | None:
         return next((r for r in self.rows if r.name == name), None)
@@ -79,7 +80,8 @@ class AlignStageResult(BaseModel):
                             "dictionary, but a shared-script assumption.")
         columns = [Column(key=k, header=HEADERS[k], percent=True, digits=1, terminal=k in TERMINAL)
                    for k in (*REPORT_KEYS, "dev_p1_csls_s2t")]
-        return StageReport(key=f"alignment-{self.pair}", title=f"Alignment {self.pair}", columns=columns,
+        name = self.name or self.pair
+        return StageReport(key=f"alignment-{name}", title=f"Alignment {name}", columns=columns,
                            rows=self.rows, notes=notes, plots={"training": self.plot})
 
 
@@ -89,8 +91,10 @@ def _round(value: float | None) -> float | None:
 
 @flow(name="align", log_prints=True)
 def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
-                     config: AlignStageConfig = AlignStageConfig(), refresh: bool = False) -> AlignStageResult:
-    """Sweep (method, seed) runs, select by the unsupervised criterion, export, report references."""
+                     config: AlignStageConfig = AlignStageConfig(), refresh: bool = False,
+                     name: str | None = None) -> AlignStageResult:
+    """Sweep (method, seed) runs, select by the unsupervised criterion, export, report references.
+    `name` keys the report and its plot (default: the language pair)."""
     start = time.perf_counter()
     opts = {"refresh_cache": refresh}
     pair = f"{src_vectors.meta['lang']}-{tgt_vectors.meta['lang']}"
@@ -133,13 +137,13 @@ def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, diction
         rows.append(Row(name=COPY, kind=RowKind.BASELINE, metrics=copy))
     sweep = [r for r in rows if r.kind is RowKind.UNSUPERVISED]
     criteria = [r.criterion for r in sweep]
-    plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{pair}.png")
+    plot = plot_alignment(run_refs, selected, data_root() / "reports" / f"alignment-{name or pair}.png")
     result = AlignStageResult(
         pair=pair, selected=selected, exported=exported.result(), rows=rows, criterion=criterion,
         spearman_criterion_p1=spearman(criteria, [r.metrics["p1_csls_s2t"] for r in sweep]),
         spearman_criterion_dev_p1=spearman(criteria, [r.metrics["dev_p1_csls_s2t"] for r in sweep]),
         plot=str(plot), seconds=time.perf_counter() - start, skipped=skipped,
-        fully_unsupervised=None if fully is None else run_name(fully))
+        fully_unsupervised=None if fully is None else run_name(fully), name=name)
     report = result.report()
     publish_alignment_report(report)
     print(report.markdown(embed_plots=False))  # the UI's copy embeds the plots

@@ -31,6 +31,9 @@ class CorpusResult(BaseModel):
     leakage: dict[str, int]
     seconds: float
     isomorphism: dict[str, float | int | None] = {}
+    # the report's key suffix and the two sides' column headers: a style pair's sides share a language
+    name: str | None = None
+    columns: tuple[str, str] | None = None
 
     def bench_section(self) -> dict[str, object]:
         """DESIGN.md s.5 corpus keys of the benchmark report, plus sizes and the leak counts."""
@@ -68,15 +71,19 @@ class CorpusResult(BaseModel):
                       "0 = isomorphic, lower maps more easily)", iso["eigenvector_similarity"], ""),
                      ("isomorphism: relational similarity of seed pairs (1 = alike, 0 = unrelated)",
                       iso["relational_similarity"], "")]
-        src, tgt = self.pair.split("-")
+        src, tgt = self.columns or self.pair.split("-")
         return [{"statistic": name, src: a, tgt: b} for name, a, b in rows]
 
 
 @flow(name="prepare-corpus", log_prints=True, task_runner=task_runner())
 def prepare_corpus(config: CorpusConfig | None = None, pair: str = "en-fr", preset: Preset = Preset.quick,
-                   refresh: bool = False) -> CorpusResult:
+                   refresh: bool = False, name: str | None = None,
+                   columns: tuple[str, str] | None = None) -> CorpusResult:
     """Clean and split both languages, train their embeddings, build the evaluation dictionary
-    (`config`, else the built-in Bibles of `pair` with the preset's embeddings)."""
+    (`config`, else the built-in Bibles of `pair` with the preset's embeddings).
+
+    `name` keys the report (default: the pair) and `columns` heads its two sides (default: the
+    languages): two styles of one language would otherwise share both."""
     start = time.perf_counter()
     config = config or presets.preset(preset).corpus(pair)
     opts = {"refresh_cache": refresh}
@@ -95,6 +102,6 @@ def prepare_corpus(config: CorpusConfig | None = None, pair: str = "en-fr", pres
                           test=test.result(), src_vectors=src_vec.result(), tgt_vectors=tgt_vec.result(),
                           dictionary=dictionary.result(), leakage=leakage.result(),
                           isomorphism=isomorphism.result(),
-                          seconds=time.perf_counter() - start)
-    publish_corpus_report(config.pair, result.stats_rows())
+                          seconds=time.perf_counter() - start, name=name, columns=columns)
+    publish_corpus_report(name or config.pair, result.stats_rows())
     return result

@@ -170,9 +170,9 @@ def style_transfer(config: StyleStageConfig | None = None, preset: Preset = Pres
     opts = {"refresh_cache": refresh}
     sides, transfer = config.sides, config.transfer
     styles = (sides.src_style, sides.tgt_style)
-    prepared = prepare_corpus(sides.corpus(config.embeddings), refresh=refresh)
+    prepared = prepare_corpus(sides.corpus(config.embeddings), refresh=refresh, name=sides.name, columns=styles)
     aligned = align_embeddings(prepared.src_vectors, prepared.tgt_vectors, prepared.dictionary, config.align,
-                               refresh=refresh)
+                               refresh=refresh, name=sides.name)
     corpora = (prepared.src_corpus, prepared.tgt_corpus)
     classifier = train_style_classifier.with_options(**opts).submit(*corpora, styles, config.classifier)
     baselines = evaluate_style_baselines.with_options(**opts).submit(

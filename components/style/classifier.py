@@ -5,7 +5,10 @@ protocol); it is trained on the two styles' training corpora, never on transfer 
 """
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +22,13 @@ from components.errors import InputError
 _PREFIX = "__label__"  # fastText reads a line's labels from tokens with this prefix
 _ZEROED_FLOATS = 2**23  # 32 MiB of float32: glibc mmaps (zeroed) any request this large
 _MODEL, _LABELS = "model.bin", "labels.json"  # the files `save` writes into its directory
+# fastText in a fresh process (see ClassifierConfig): train, save, and the parent loads the file
+_TRAIN_CHILD = """
+import json, sys
+import fasttext
+job = json.loads(sys.argv[1])
+fasttext.train_supervised(**job["args"]).save_model(job["out"])
+"""
 
 
 class ClassifierConfig(BaseModel):
@@ -32,6 +42,9 @@ class ClassifierConfig(BaseModel):
     glibc serves requests of 32 MiB and more (its largest mmap threshold) with fresh zeroed pages,
     so `buckets * dim` must reach 2**23 floats (the word rows come on top). word_ngrams >= 2
     because fastText drops the buckets altogether for word_ngrams 1, leaving a small matrix.
+    Training runs in a child process: in a long-lived one (a flow holding torch and its corpora) the
+    heap's free space can exceed 32 MiB and serve the matrix unzeroed, which gave "Encountered NaN"
+    in the style flow on the built-in corpora.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,10 +104,16 @@ class StyleClassifier:
             # thread=1: Hogwild threads differ run to run. Only the first tenth of the input rows is
             # drawn (ClassifierConfig): the frequent words, which come first; the rest start at zero,
             # which supervised training copes with (their gradient comes through the output rows)
-            model = fasttext.train_supervised(
-                input=str(path), dim=config.dim, epoch=config.epochs, lr=config.lr,
-                wordNgrams=config.word_ngrams, minCount=config.min_count, bucket=config.buckets,
-                seed=config.seed, thread=1, verbose=0)
+            args = dict(input=str(path), dim=config.dim, epoch=config.epochs, lr=config.lr,
+                        wordNgrams=config.word_ngrams, minCount=config.min_count, bucket=config.buckets,
+                        seed=config.seed, thread=1, verbose=0)
+            out = Path(tmp) / _MODEL
+            child = subprocess.run([sys.executable, "-c", _TRAIN_CHILD, json.dumps({"args": args, "out": str(out)})],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if child.returncode != 0:
+                error = child.stderr.strip().splitlines() or [f"exit status {child.returncode}"]
+                raise RuntimeError(f"fastText style classifier training failed: {error[-1]}")
+            model = fasttext.load_model(str(out))
         return cls(model, labels)
 
     def predict(self, sentences: Sequence[str]) -> list[str]:

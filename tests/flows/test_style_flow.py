@@ -109,6 +109,10 @@ def test_style_pipeline_scores_beside_copying_and_restyles(files, data_dir):
     curves = read_published(f"{report.key}-finetune-gumbel-checkpoints")["data"]  # each generator's, for the UI
     assert [r["step"] for r in curves] == [2, 4] and curves[-1]["disc_accuracy"] is not None
     assert read_published(f"{report.key}-checkpoints") is None  # the selected one's is not published twice
+    # the stages before are reported under the style pair's name, a column per style (one language)
+    corpus_rows = read_published("corpus-en-archaic-modern")["data"]
+    assert set(corpus_rows[0]) == {"statistic", "archaic", "modern"} and read_published("corpus-en-en") is None
+    assert read_published("alignment-en-archaic-modern") is not None and read_published("alignment-en-en") is None
 
     section = result.bench_section()
     assert section["copy_bleu_s2t"] == round(rows[COPY]["sacrebleu_s2t"], 2)
