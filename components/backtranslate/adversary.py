@@ -248,7 +248,7 @@ class Adversary:
                         self.baselines[written] = c.baseline_decay * baseline + (1 - c.baseline_decay) * mean
                 if c.entropy_weight > 0:
                     loss = loss - c.entropy_weight * entropy(logits, mask)
-                total = total + loss
+                total = total + c.side_weights[written] * loss
                 scores.append(float(torch.sigmoid(sentence.detach()).mean()))
         finally:
             self.discs.requires_grad_(True)

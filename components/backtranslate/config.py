@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.device import DeviceRequest
+
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class _Frozen(BaseModel):
@@ -146,6 +149,8 @@ class AdversaryConfig(_Frozen):
     mode: AdversaryMode = AdversaryMode.NONE
     weight: float = Field(0.1, ge=0)              # adversarial loss weight, beside denoising and back-translation
     #   (~1-3 nats each): small, as the cycle losses must keep the content
+    side_weights: tuple[NonNegative, NonNegative] = (1.0, 1.0)  # factors on `weight` for the translations into
+    #   side 0 and into side 1: a style pair can push one direction harder
     start_step: int = Field(500, ge=0)            # first step with the adversary: after the word-by-word round
     #   (TrainConfig.word_by_word_steps), when the model's own translations are worth judging
     hidden: int = Field(128, ge=4)                # discriminator word-vector and GRU width

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from components.backtranslate.adversary import (Discriminator, discriminator_step, entropy, last_logit,
+from components.backtranslate.adversary import (Adversary, Discriminator, discriminator_step, entropy, last_logit,
                                                 policy_gradient_loss, prefix_mask, sample, sampled_logprobs)
 from components.backtranslate.config import AdversaryConfig
 from components.backtranslate.model import batch_tensor
@@ -161,3 +161,21 @@ def test_each_mode_trains_on_cuda_with_mixed_precision(pair, mode):
     data = prepare_corpora(pair.train, pair.valid, pair.vocabs, pair.lexicons, config)
     row = train(tm, data, config).history[-1]
     assert row["step"] == 8 and 0 <= row["disc_accuracy"] <= 1 and 0 < row["adv_reward"] < 1
+
+
+def test_side_weights_scale_each_directions_adversarial_loss(pair):
+    # a zero factor leaves the translations into that side untouched by the adversary: no gradient
+    # reaches its output bias, while the other side's does
+    tm, data = fresh(pair, tiny_config())
+    sources = [data.train[0][:8], data.train[1][:8]]
+    grads = []
+    for side_weights in ((1.0, 1.0), (1.0, 0.0)):
+        config = AdversaryConfig(mode="gumbel", hidden=16, side_weights=side_weights)
+        adversary = Adversary(config, (tm.model.vocab_size(0), tm.model.vocab_size(1)), CPU, seed=0)
+        tm.model.zero_grad()
+        loss, _ = adversary.step(tm.model, sources, torch.Generator().manual_seed(0), autocast=False)
+        loss.backward()
+        grads.append([float(b.grad.abs().sum()) if b.grad is not None else 0.0 for b in tm.model.out_bias])
+    (both_0, both_1), (only_0, only_1) = grads
+    assert both_0 > 0 and both_1 > 0
+    assert only_0 == pytest.approx(both_0) and only_1 == 0.0
