@@ -31,9 +31,7 @@ class CorpusResult(BaseModel):
     leakage: dict[str, int]
     seconds: float
     isomorphism: dict[str, float | int | None] = {}
-    # the report's key suffix and the two sides' column headers: a style pair's sides share a language
-    name: str | None = None
-    columns: tuple[str, str] | None = None
+    columns: tuple[str, str] | None = None  # the report's side headers (None: the languages; a style pair has one)
 
     def bench_section(self) -> dict[str, object]:
         """DESIGN.md s.5 corpus keys of the benchmark report, plus sizes and the leak counts."""
@@ -102,6 +100,6 @@ def prepare_corpus(config: CorpusConfig | None = None, pair: str = "en-fr", pres
                           test=test.result(), src_vectors=src_vec.result(), tgt_vectors=tgt_vec.result(),
                           dictionary=dictionary.result(), leakage=leakage.result(),
                           isomorphism=isomorphism.result(),
-                          seconds=time.perf_counter() - start, name=name, columns=columns)
+                          seconds=time.perf_counter() - start, columns=columns)
     publish_corpus_report(name or config.pair, result.stats_rows())
     return result
