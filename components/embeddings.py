@@ -222,7 +222,7 @@ def train_fasttext(corpus: Path, config: EmbeddingConfig, threads: int, source: 
     with tempfile.TemporaryDirectory(prefix="fasttext-") as out:
         if config.reproducible:
             args.update(thread=1, pretrainedVectors=_seeded_start(counts_in, text.count("\n"), config, Path(out)))
-        failure = _run_child(json.dumps({"args": args, "out": out}), config.epochs, on_epoch, on_wait)
+        failure = run_fasttext_child(json.dumps({"args": args, "out": out}), config.epochs, on_epoch, on_wait)
         if failure is not None:  # e.g. "Encountered NaN" on corpora too small for the settings
             raise InputError(name, f"fastText training failed: {failure}")
         trained = json.loads((Path(out) / "words.json").read_text(encoding="utf-8"))
@@ -247,12 +247,14 @@ def _seeded_start(counts: Counter, lines: int, config: EmbeddingConfig, director
     return str(path)
 
 
-def _run_child(job: str, epochs: int, on_epoch: EpochCallback | None,
-               on_wait: Callable[[float], None] | None = None, wait_every: float = 30.0) -> str | None:
-    """Run the training child, reporting epochs as its progress lines pass, and calling `on_wait`
-    with the seconds so far whenever `wait_every` pass without one (fastText prints no progress
-    while it trains on one thread); its last error line when it fails, else None."""
-    child = subprocess.Popen([sys.executable, "-c", _TRAIN_CHILD, job], stdout=subprocess.DEVNULL,
+def run_fasttext_child(job: str, epochs: int, on_epoch: EpochCallback | None = None,
+                       on_wait: Callable[[float], None] | None = None, wait_every: float = 30.0,
+                       code: str = _TRAIN_CHILD) -> str | None:
+    """Run fastText in a fresh process (`code`, given the JSON `job` as its argument; by default the
+    skipgram child), reporting epochs as its progress lines pass, and calling `on_wait` with the
+    seconds so far whenever `wait_every` pass without one (fastText prints no progress while it
+    trains on one thread); its last error line when it fails, else None."""
+    child = subprocess.Popen([sys.executable, "-c", code, job], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
     done, other, buffer, started = 0, [], b"", time.monotonic()
     while True:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +15,7 @@ import fasttext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.atomic import read_json, write_json
+from components.embeddings import run_fasttext_child
 from components.errors import InputError
 
 _PREFIX = "__label__"  # fastText reads a line's labels from tokens with this prefix
@@ -108,11 +107,9 @@ class StyleClassifier:
                         wordNgrams=config.word_ngrams, minCount=config.min_count, bucket=config.buckets,
                         seed=config.seed, thread=1, verbose=0)
             out = Path(tmp) / _MODEL
-            child = subprocess.run([sys.executable, "-c", _TRAIN_CHILD, json.dumps({"args": args, "out": str(out)})],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if child.returncode != 0:
-                error = child.stderr.strip().splitlines() or [f"exit status {child.returncode}"]
-                raise RuntimeError(f"fastText style classifier training failed: {error[-1]}")
+            failure = run_fasttext_child(json.dumps({"args": args, "out": str(out)}), config.epochs, code=_TRAIN_CHILD)
+            if failure is not None:
+                raise RuntimeError(f"fastText style classifier training failed: {failure}")
             model = fasttext.load_model(str(out))
         return cls(model, labels)
 

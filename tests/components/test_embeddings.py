@@ -93,11 +93,11 @@ def test_reproducible_training_gives_the_same_vectors_and_the_seed_matters(tmp_p
 
 
 def test_a_silent_child_is_heard_of_while_it_trains():
-    from components.embeddings import _run_child
+    from components.embeddings import run_fasttext_child
 
     waits = []
     # a child that prints nothing for a while, then fails with an error line of its own
-    failure = _run_child('{"args": {"input": "/nonexistent/corpus.txt"}, "out": "/tmp"}', 1, None,
+    failure = run_fasttext_child('{"args": {"input": "/nonexistent/corpus.txt"}, "out": "/tmp"}', 1, None,
                          on_wait=waits.append, wait_every=0.05)
     assert failure and "corpus.txt" in failure
     assert waits and all(b > a for a, b in zip(waits, waits[1:]))  # imports alone take longer than 0.05 s
