@@ -1,10 +1,13 @@
 """Device choice for training code: one place decides CUDA or CPU."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
+# torch is imported where a device is chosen, not here: the config modules import DeviceRequest, and
+# the command line reads them before it refuses a bad input (torch's import alone takes 2 s)
 DeviceRequest = Literal["auto", "cpu", "cuda"]
 
 
@@ -15,6 +18,8 @@ def select_device(requested: DeviceRequest, cuda_devices: int, index: int | None
     cuda_devices: how many CUDA devices this process can use (injected so it is testable).
     index: the device index assigned by the `gpu` slot, if any.
     """
+    import torch
+
     if requested not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
     if requested == "cpu" or (requested == "auto" and cuda_devices == 0):
@@ -29,4 +34,6 @@ def select_device(requested: DeviceRequest, cuda_devices: int, index: int | None
 
 def cuda_device_count() -> int:
     """Number of usable CUDA devices (0 on CPU-only machines and CPU builds)."""
+    import torch
+
     return torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -235,11 +235,11 @@ def bench(
              "style_transfer.")] = None,
 ) -> None:
     """Run the benchmark flow and write its JSON report."""
-    from flows.bench import benchmark
-
     known = ("alignment", "translation", "speech", "style_transfer")
     if stage and not set(stage) <= set(known):
         _fail(f"--stage {', '.join(sorted(set(stage) - set(known)))}: unknown (choose from {', '.join(known)})")
+    from flows.bench import benchmark  # after the checks: the flows import torch and Prefect
+
     report = _run(benchmark, pair, preset, out, tuple(stage or known))
     console.print_json(json.dumps(report))
     console.print(f"report written to {out}")
@@ -465,9 +465,9 @@ def transcribe(
     words: Annotated[bool, typer.Option(help="Decode phones into words too.")] = True,
 ) -> None:
     """Recognise audio files: phones and words per file (bad files get an error line, the rest run)."""
+    ref = _resolve_model(model, "speech-en", must_exist=True)
     from flows.speech import transcribe as transcribe_files
 
-    ref = _resolve_model(model, "speech-en", must_exist=True)
     try:
         results = transcribe_files(ref, files, words=words)
     except UnpairedError as e:
