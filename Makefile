@@ -61,7 +61,7 @@ _apt:
 	fi
 
 test: setup server-system
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 demo: setup
 	$(BIN)/unpaired demo
