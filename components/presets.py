@@ -76,7 +76,9 @@ _QUICK_BACKTRANSLATE = BacktranslateStageConfig(
                           warmup=50, ae_decay_steps=900, tokens_per_batch=1000, valid_sentences=100,
                           lr=1e-3, decay_steps=600),
         decode=TranslateDecodeConfig(max_len_a=1.2, max_len_b=5)),
-    eval_beam=1)
+    # Beam 4 on the test: on the quick en-fr model it raised the round-trip criterion on the 381 held-out
+    # lines of each language from 60.3 (greedy) to 62.3; the test's 2 x 3,779 verses took 89 s.
+    eval_beam=4)
 
 # Larger vocabulary and model, more steps, beam search (GPU advised).
 _FULL_BACKTRANSLATE = BacktranslateStageConfig(
@@ -154,7 +156,8 @@ PRESETS: dict[Preset, StagePresets] = {
                         "train": _QUICK_BACKTRANSLATE.translate.train.model_copy(
                             update={"decay_steps": 0, "max_len": 80})}),
                 "finetune": FinetuneConfig(steps=150, checkpoint_every=50,
-                                           adversary=AdversaryConfig(start_step=0, weight=0.5))})),
+                                           adversary=AdversaryConfig(start_step=0, weight=0.5)),
+                "eval_beam": 1})),  # greedy: five models are scored, and the flow is long already
     ),
     Preset.full: StagePresets(
         embeddings=EmbeddingConfig(dim=300, epochs=20, count=_EMBEDDINGS.count),  # the count part: not measured here
