@@ -98,7 +98,7 @@ def test_a_silent_child_is_heard_of_while_it_trains():
     waits = []
     # a child that prints nothing for a while, then fails with an error line of its own
     failure = run_fasttext_child('{"args": {"input": "/nonexistent/corpus.txt"}, "out": "/tmp"}', 1, None,
-                         on_wait=waits.append, wait_every=0.05)
+                                 on_wait=waits.append, wait_every=0.05)
     assert failure and "corpus.txt" in failure
     assert waits and all(b > a for a, b in zip(waits, waits[1:]))  # imports alone take longer than 0.05 s
 
