@@ -116,6 +116,10 @@ class TrainConfig(_Frozen):
     bt_weight: float = Field(1.0, ge=0)           # back-translation loss weight (after word_by_word_steps too)
     checkpoint_every: int = Field(250, ge=1)      # steps between checkpoints (each measures the criterion)
     valid_sentences: int = Field(200, ge=1)       # held-out monolingual sentences per language for round-trip BLEU
+    average_decay: float | None = Field(None, gt=0, lt=1)  # an exponential moving average of the weights
+    #   (Polyak averaging) is kept from `average_from`; each checkpoint from then on measures the criterion of
+    #   the average too, and the better of the two may be selected (None: no average)
+    average_from: int = Field(0, ge=0)            # first step the average follows
     mixed_precision: bool = True                  # bfloat16 autocast on CUDA; ignored on CPU
     threads: int | None = Field(None, ge=1)       # torch intra-op threads while training (None: the process's
     #   setting, torch's default one per core); on a loaded shared machine 1 is far faster than a team that waits

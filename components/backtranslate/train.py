@@ -6,14 +6,16 @@ Each step trains both languages l in {0, 1} on two losses:
                     word-by-word translation during the first round: searched with a target LM,
                     lmwordbyword.py, or word for word by the CSLS map); then learn y -> x_l.
 Model selection is `ROUND_TRIP_BLEU` (criterion.py): round-trip BLEU on held-out monolingual
-sentences (A->B->A, B->A->B); the best checkpoint's weights are kept.
+sentences (A->B->A, B->A->B); the best checkpoint's weights are kept. With `average_decay`, a
+checkpoint's candidates are its weights and their moving average (Polyak averaging).
 With `config.adversary` on, a third loss from discriminators of each language (adversary.py).
 """
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -117,6 +119,18 @@ def round_trip(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]]
     return (bleus[0], bleus[1]), (there[0], there[1])
 
 
+def measure(tm: TranslationModel, valid: tuple[Sequence[str], Sequence[str]], judge: StyleJudge | None
+            ) -> tuple[float, dict[str, float]]:
+    """The selecting criterion of `tm` as it stands, and its parts: round-trip BLEU both ways and, with
+    a style `judge`, the shares of the held-out lines' translations judged in the target style."""
+    (rt_s, rt_t), there = round_trip(tm, valid)
+    if judge is None:
+        return round_trip_criterion(rt_s, rt_t), {"round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t}
+    shares = judge(there[0], 1), judge(there[1], 0)
+    return style_criterion(rt_s, rt_t, *shares), {"round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t,
+                                                  "style_share_s2t": shares[0], "style_share_t2s": shares[1]}
+
+
 @dataclass
 class TrainState:
     """What a checkpoint holds besides the weights: progress, history and the best model so far."""
@@ -127,15 +141,37 @@ class TrainState:
     best_state: dict[str, torch.Tensor] | None = None
     best_criterion: float = ROUND_TRIP_BLEU.worst
     best_step: int = -1
+    average: dict[str, torch.Tensor] | None = None  # moving average of the floating-point weights
 
-    def keep_if_best(self, criterion: float, model: Translator) -> bool:
-        """Keep a copy of `model`'s weights as the best when `criterion` (this step's) beats the best
-        so far by `ROUND_TRIP_BLEU`; whether it did."""
+    def keep_if_best(self, criterion: float, weights: Mapping[str, torch.Tensor]) -> bool:
+        """Keep a copy of `weights` (a state dict) as the best when `criterion` (this step's) beats
+        the best so far by `ROUND_TRIP_BLEU`; whether it did."""
         if not ROUND_TRIP_BLEU.better(criterion, self.best_criterion):
             return False
         self.best_criterion, self.best_step = criterion, self.step
-        self.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        self.best_state = {k: v.detach().cpu().clone() for k, v in weights.items()}
         return True
+
+    def follow(self, model: Translator, decay: float) -> None:
+        """Move the weights' exponential moving average toward `model`'s (started at them)."""
+        with torch.no_grad():
+            weights = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+            if self.average is None:
+                self.average = {k: v.detach().clone() for k, v in weights.items()}
+                return
+            for k, v in weights.items():
+                self.average[k].lerp_(v, 1 - decay)
+
+
+@contextmanager
+def weights_of(model: Translator, weights: Mapping[str, torch.Tensor]) -> Iterator[None]:
+    """`model` with `weights` (some of its state dict) in place of its own, restored after."""
+    own = {k: v.detach().clone() for k, v in model.state_dict().items() if k in weights}
+    model.load_state_dict(weights, strict=False)
+    try:
+        yield
+    finally:
+        model.load_state_dict(own, strict=False)
 
 
 def save_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
@@ -147,7 +183,8 @@ def save_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimi
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                     "history": state.history, "best_state": state.best_state,
-                    "best_criterion": state.best_criterion, "best_step": state.best_step, **extra}, tmp)
+                    "best_criterion": state.best_criterion, "best_step": state.best_step,
+                    "average": state.average, **extra}, tmp)
 
 
 def load_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimizer, gen: torch.Generator,
@@ -166,7 +203,7 @@ def load_checkpoint(path: Path, model: Translator, optimizer: torch.optim.Optimi
     if adversary is not None:  # same fingerprint, so the run was adversarial too
         adversary.load_state_dict(ck["adversary"])
     return TrainState(ck["step"], ck["seconds"], ck["history"], ck["best_state"], ck["best_criterion"],
-                      ck["best_step"])
+                      ck["best_step"], ck.get("average"))
 
 
 @dataclass
@@ -275,7 +312,7 @@ class TrainResult:
         return {"best_step": self.best_step, "criterion": self.best_criterion,
                 "round_trip_bleu": round_trip_criterion(*rt) if None not in rt else self.best_criterion,  # type: ignore[arg-type]
                 "round_trip_bleu_src": rt[0], "round_trip_bleu_tgt": rt[1],
-                **{k: best[k] for k in ("style_share_s2t", "style_share_t2s") if k in best},
+                **{k: best[k] for k in ("style_share_s2t", "style_share_t2s", "averaged") if k in best},
                 "steps": self.history[-1]["step"] if self.history else 0,
                 "train_seconds": round(self.seconds, 1),
                 "tokens_per_second": round(sum(r["tokens_per_second"] for r in trained) / max(1, len(trained)), 1),
@@ -394,6 +431,8 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
         optimizer.step()
         state.step += 1
         steps_here += 1
+        if c.average_decay is not None and state.step >= c.average_from:
+            state.follow(model, c.average_decay)
         sums["n"] += 1
         elapsed = state.seconds + time.perf_counter() - clock
         out_of_time = c.max_minutes is not None and elapsed >= 60 * c.max_minutes
@@ -403,18 +442,23 @@ def _train(tm: TranslationModel, data: Corpora, config: TranslateConfig, checkpo
                     {"loss": total.item(), "best criterion": max(0.0, state.best_criterion)})
         if state.step % c.checkpoint_every == 0 or last:
             now, cpu_now = time.perf_counter(), time.process_time()
-            (rt_s, rt_t), there = round_trip(tm, data.valid)
-            judged = {} if judge is None else {"style_share_s2t": judge(there[0], 1), "style_share_t2s": judge(there[1], 0)}
+            criterion, parts = measure(tm, data.valid, judge)
+            weights, averaged = model.state_dict(), {}
+            if state.average is not None:  # the average competes with the weights; the row is the better one's
+                with weights_of(model, state.average):
+                    average_criterion, average_parts = measure(tm, data.valid, judge)
+                averaged = {"criterion_weights": criterion, "criterion_average": average_criterion,
+                            "averaged": ROUND_TRIP_BLEU.better(average_criterion, criterion)}
+                if averaged["averaged"]:
+                    criterion, parts, weights = average_criterion, average_parts, {**weights, **state.average}
             state.seconds += time.perf_counter() - clock  # training and measuring
-            criterion = (round_trip_criterion(rt_s, rt_t) if judge is None else
-                         style_criterion(rt_s, rt_t, judged["style_share_s2t"], judged["style_share_t2s"]))
             row = {"step": state.step, "ae_loss": sums["ae"] / max(1, 2 * sums["n"]),
                    "bt_loss": sums["bt"] / max(1, 2 * sums["n"]), "ae_weight": w_ae,
-                   "round_trip_bleu_src": rt_s, "round_trip_bleu_tgt": rt_t, **judged, "criterion": criterion,
+                   **parts, "criterion": criterion, **averaged,
                    "tokens_per_second": sums["tokens"] / max(1e-9, now - clock),
                    "train_flops": sums["flops"], "generation_flops": sums["gen_flops"],
                    "step_seconds": now - clock, "step_cpu_seconds": cpu_now - cpu_clock,
-                   "seconds": state.seconds, "best": state.keep_if_best(criterion, model)}
+                   "seconds": state.seconds, "best": state.keep_if_best(criterion, weights)}
             if adversary is not None:  # None before the adversary's first step
                 row.update({k: sums[k] / sums["adv_n"] if sums["adv_n"] else None
                             for k in ("disc_accuracy", "adv_reward", "adv_loss")})

@@ -296,6 +296,46 @@ def test_a_tie_keeps_the_earlier_checkpoint(pair, monkeypatch):
     assert result.best_step == 10 and [r["best"] for r in result.history] == [True, False, False]
 
 
+def test_the_weights_moving_average_competes_at_checkpoints_without_changing_training(pair, monkeypatch):
+    # step 10: the weights alone (1); step 20: weights 2, average 5 (kept); step 30: weights 4, average 3
+    fake = _Criterion([(1.0, 1.0), (2.0, 2.0), (5.0, 5.0), (4.0, 4.0), (3.0, 3.0)])
+    monkeypatch.setattr("components.backtranslate.train.round_trip", fake)
+    config = tiny_config(steps=30, checkpoint_every=10, average_decay=0.8, average_from=15)
+    tm, data = fresh(pair, config)
+    expected: dict[str, torch.Tensor] = {}
+    def follow(step, *_):  # the average computed here, independently
+        for k, v in tm.model.state_dict().items():
+            if v.is_floating_point() and 15 <= step <= 20:
+                expected[k] = v.detach().clone() if step == 15 else 0.8 * expected[k] + 0.2 * v.detach()
+    result = train(tm, data, config, on_step=follow)
+    assert len(fake.weights) == 5
+    assert [r["criterion"] for r in result.history] == pytest.approx([1.0, 5.0, 4.0])
+    assert "averaged" not in result.history[0]
+    assert [(r["averaged"], r["criterion_weights"], r["criterion_average"]) for r in result.history[1:]] == [
+        (True, pytest.approx(2.0), pytest.approx(5.0)), (False, pytest.approx(4.0), pytest.approx(3.0))]
+    assert result.best_step == 20 and result.summary()["averaged"] is True
+    for k, v in expected.items():  # the kept weights are the average, as measured
+        torch.testing.assert_close(result.best_state[k], v, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(result.best_state[k], fake.weights[2][k], rtol=0, atol=0)
+    assert any(not torch.equal(result.best_state[k], fake.weights[1][k]) for k in expected)
+
+    monkeypatch.setattr("components.backtranslate.train.round_trip", _Criterion([(1.0, 1.0)] * 3))
+    plain = tiny_config(steps=30, checkpoint_every=10)
+    alone, data = fresh(pair, plain)
+    train(alone, data, plain)
+    for k, v in alone.model.state_dict().items():  # measuring the average leaves training's weights as they were
+        torch.testing.assert_close(tm.model.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_the_weights_average_survives_resume(pair, tmp_path):
+    config = tiny_config(steps=20, checkpoint_every=10, average_decay=0.9, average_from=5)
+    full, rest = assert_resume_matches_uninterrupted(pair, config, tmp_path / "run.pt")
+    assert [r.get("criterion_average") for r in rest.history] == pytest.approx(
+        [r.get("criterion_average") for r in full.history])
+    for k, v in full.best_state.items():
+        torch.testing.assert_close(rest.best_state[k], v, rtol=1e-4, atol=1e-5)
+
+
 def test_a_bundle_of_two_styles_of_one_language_keeps_each_sides_vocabulary(pair, tmp_path):
     from components.backtranslate.vocab import Vocabulary
 
