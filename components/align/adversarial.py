@@ -163,6 +163,7 @@ def adversarial_training(
     seed: int,
     progress_callback: ProgressCallback | None = None,
     init: torch.Tensor | None = None,
+    search_words: int | None = None,
 ) -> tuple[LinearMaps, list[HistoryPoint]]:
     """Train a map x (n_src, d) -> z (n_tgt, d) adversarially; return the epoch with the best criterion.
 
@@ -170,6 +171,8 @@ def adversarial_training(
     solution, to check that the objective keeps it).
 
     The best map is kept in memory (MUSE's checkpoint-and-reload before refinement).
+    The criterion searches the `search_words` most frequent words of each side (all when None):
+    refinement's cap, so that the values compare and a 200k-word pair is not searched whole each epoch.
     History: one point per epoch, with the criterion and the mean discriminator loss.
     """
     dim = x.shape[1]
@@ -201,7 +204,8 @@ def adversarial_training(
             if config.dis_lambda > 0:
                 mapping_step(discriminator, map_opt, x, z, w, n_src, n_tgt, config, generator)
         with torch.no_grad():
-            value = selection_criterion(*LinearMaps(w, eye).apply(x, z), criterion, retrieval)
+            value = selection_criterion(*LinearMaps(w, eye).apply(x[:search_words], z[:search_words]),
+                                        criterion, retrieval)
         point = HistoryPoint(Stage.ADVERSARIAL, epoch, value, sum(dis_losses) / len(dis_losses))
         history.append(point)
         if progress_callback is not None:

@@ -151,7 +151,8 @@ def align(
     xi, zi = (principal_components(x, config.init_dim), principal_components(z, config.init_dim)) if reduce else (x, z)
     if config.method is InitMethod.ADVERSARIAL:
         maps, history = adversarial_training(
-            xi, zi, config.adversarial, config.criterion, config.retrieval, seed, None if reduce else progress_callback
+            xi, zi, config.adversarial, config.criterion, config.retrieval, seed, None if reduce else progress_callback,
+            search_words=config.refine.search_words,
         )
     else:
         init = None

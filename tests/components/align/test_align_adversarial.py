@@ -74,6 +74,23 @@ def test_adversarial_training_runs_deterministically_and_keeps_best_epoch():
     torch.testing.assert_close(maps.w_src @ maps.w_src.T, torch.eye(16), atol=0.05, rtol=0)
 
 
+def test_the_epoch_criterion_searches_only_the_most_frequent_words():
+    from components.align.criterion import selection_criterion
+    from components.align.state import LinearMaps
+
+    g = torch.Generator().manual_seed(4)
+    x = unit_length(torch.randn(300, 16, generator=g))
+    z = unit_length(torch.randn(300, 16, generator=g))
+    config = AdversarialConfig(dis_hid_dim=32, n_epochs=1, epoch_size=320, dis_most_frequent=200)
+    (maps, history), (maps_all, history_all) = (
+        adversarial_training(x, z, config, CriterionConfig(), RetrievalConfig(), seed=5, search_words=n)
+        for n in (120, None))
+    torch.testing.assert_close(maps.w_src, maps_all.w_src, rtol=0, atol=0)  # training does not depend on it
+    assert history[0].criterion == pytest.approx(selection_criterion(
+        *LinearMaps(maps.w_src, torch.eye(16)).apply(x[:120], z[:120]), CriterionConfig(), RetrievalConfig()))
+    assert history[0].criterion != pytest.approx(history_all[0].criterion)
+
+
 def test_runs_in_parallel_threads_give_what_they_give_alone():
     """A sweep trains its runs in threads; no run may draw from another's random numbers."""
     from concurrent.futures import ThreadPoolExecutor
