@@ -11,6 +11,7 @@ import ast
 import hashlib
 import importlib.util
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,10 +48,18 @@ def _with_packages(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
+# CPython 3.11 keeps ast.parse's recursion-depth check in interpreter-wide state: two task threads
+# parsing at once fail with "SystemError: AST constructor recursion depth mismatch", and Prefect then
+# stores no result for those tasks (seen as cache misses on the next run). One parse at a time.
+_PARSE = threading.Lock()
+
+
 @lru_cache(maxsize=4096)
 def _imports_of(path: Path, mtime_ns: int, size: int, package: str) -> tuple[str, ...]:
     """Project modules named by the import statements of one file (memoised per file version)."""
-    tree = ast.parse(path.read_bytes(), filename=str(path))
+    source = path.read_bytes()
+    with _PARSE:
+        tree = ast.parse(source, filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -47,16 +47,18 @@ def _config(files: dict[str, Path], **overrides) -> CorpusConfig:
 
 
 def _task_states(flow_state) -> dict[str, str]:
-    """Task run name -> final state name ('Completed', 'Cached', ...) for one flow run.
+    """Task run name -> final state name ('Completed', 'Cached', ...) for one corpus flow run.
 
-    Task states reach the server in the background: under load the last one may still read
-    'Running' just after the flow returns, so wait (up to 30 s) until every run is final."""
+    Task runs reach the server in the background: under load the last one may still read
+    'Running', or not be there yet, just after the flow returns, so wait (up to 30 s) until
+    every stage's run is there and every run is final."""
     deadline = time.monotonic() + 30
     while True:
         with get_client(sync_client=True) as client:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
                 id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id])))
-        if all(r.state.is_final() for r in runs) or time.monotonic() > deadline:
+        there = all(r.state.is_final() for r in runs) and set(STAGES) <= {r.name for r in runs}
+        if there or time.monotonic() > deadline:
             return {r.name: r.state.name for r in runs}
         time.sleep(0.5)
 
