@@ -154,13 +154,13 @@ class TrainState:
 
     def follow(self, model: Translator, decay: float) -> None:
         """Move the weights' exponential moving average toward `model`'s (started at them)."""
+        weights = model.state_dict()
         with torch.no_grad():
-            weights = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
             if self.average is None:
-                self.average = {k: v.detach().clone() for k, v in weights.items()}
+                self.average = {k: v.detach().clone() for k, v in weights.items() if v.is_floating_point()}
                 return
-            for k, v in weights.items():
-                self.average[k].lerp_(v, 1 - decay)
+            for k, average in self.average.items():
+                average.lerp_(weights[k], 1 - decay)
 
 
 @contextmanager

@@ -11,8 +11,9 @@ from components.align.adversarial import (
     orthogonalize,
 )
 from components.align.config import AdversarialConfig, CriterionConfig, RetrievalConfig
+from components.align.criterion import selection_criterion
 from components.align.normalize import unit_length
-from components.align.state import Stage
+from components.align.state import LinearMaps, Stage
 
 
 def test_orthogonalize_keeps_orthogonal_map_orthogonal():
@@ -75,9 +76,6 @@ def test_adversarial_training_runs_deterministically_and_keeps_best_epoch():
 
 
 def test_the_epoch_criterion_searches_only_the_most_frequent_words():
-    from components.align.criterion import selection_criterion
-    from components.align.state import LinearMaps
-
     g = torch.Generator().manual_seed(4)
     x = unit_length(torch.randn(300, 16, generator=g))
     z = unit_length(torch.randn(300, 16, generator=g))
