@@ -234,7 +234,8 @@ def translate(model: ArtifactRef | str | Path, sentences: Sequence[str], directi
     direction: 's2t', 't2s' or 'src-tgt' language codes (e.g. 'fr-en'). Text is normalised,
     lowercased and tokenised as the corpus was; the output is lowercased text, detokenised as the
     standard test score sees it, or with `detokenized=False` the model's tokens joined by spaces.
-    Words the model never saw (names, another script) are passed through.
+    A word outside the model's vocabulary becomes its word-by-word (CSLS) translation, or passes through
+    when the other language spells it the same or the mapping never saw it (names, another script).
     """
     if beam < 1:
         raise InputError(f"beam {beam}", "must be at least 1")

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class TranslationModel:
     vocabs: tuple[Vocabulary, Vocabulary]
     config: TranslateConfig
     device: torch.device
+    # per side: source words outside the vocabulary -> what the output gets for them (else the word)
+    fills: tuple[dict[str, str], dict[str, str]] = field(default_factory=lambda: ({}, {}))
 
     @property
     def langs(self) -> tuple[str, str]:
@@ -40,15 +42,17 @@ class TranslationModel:
         return self.langs.index(lang)
 
 
-def replace_unknown(src_tokens: Sequence[str], src_ids: Sequence[int], out_tokens: list[str]) -> list[str]:
-    """Fill the i-th <unk> of the output with the i-th source word the vocabulary lacked (names, new
-    words, other scripts pass through); <unk> beyond those is dropped."""
+def replace_unknown(src_tokens: Sequence[str], src_ids: Sequence[int], out_tokens: list[str],
+                    fills: Mapping[str, str] | None = None) -> list[str]:
+    """Fill the i-th <unk> of the output with the i-th source word the vocabulary lacked, or its entry in
+    `fills` (`TranslationModel.fills`); names, new words and other scripts pass through. <unk> beyond
+    those is dropped."""
     unknown = [t for t, i in zip(src_tokens, src_ids) if i == UNK_ID]
     out, j = [], 0
     for t in out_tokens:
         if t == "<unk>":
             if j < len(unknown):
-                out.append(unknown[j])
+                out.append((fills or {}).get(unknown[j], unknown[j]))
                 j += 1
             continue
         out.append(t)
@@ -114,7 +118,7 @@ def _translate(tm: TranslationModel, sentences: Sequence[str], src: int, tgt: in
                          batch_sentences=d.batch_sentences)
     out = [reader.join(t) for t in tokens]
     for i, h in zip(keep, hyps):
-        out[i] = writer.join(replace_unknown(tokens[i], ids[i], writer.decode(h)))
+        out[i] = writer.join(replace_unknown(tokens[i], ids[i], writer.decode(h), tm.fills[src]))
     return out
 
 
@@ -124,13 +128,24 @@ def vocabulary_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
     return f"vocab.{src}.txt", f"vocab.{tgt}.txt"
 
 
+def fill_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
+    """File names of the two sides' unknown-word fills (`TranslationModel.fills`): word TAB fill."""
+    src, tgt = side_labels(src_lang, tgt_lang)
+    return f"unknown.{src}.tsv", f"unknown.{tgt}.tsv"
+
+
 def save_bundle(directory: Path, state: dict[str, torch.Tensor], vocabs: tuple[Vocabulary, Vocabulary],
-                config: TranslateConfig, meta: dict[str, Any]) -> None:
-    """Write weights, vocabularies and config into `directory` (which the caller commits atomically)."""
+                config: TranslateConfig, meta: dict[str, Any],
+                fills: tuple[dict[str, str], dict[str, str]] = ({}, {})) -> None:
+    """Write weights, vocabularies, unknown-word fills and config into `directory` (which the caller
+    commits atomically)."""
     directory = Path(directory)
     torch.save({k: v.detach().cpu() for k, v in state.items()}, directory / WEIGHTS)
-    for v, name in zip(vocabs, vocabulary_files(*(v.lang for v in vocabs))):
+    langs = tuple(v.lang for v in vocabs)
+    for v, name in zip(vocabs, vocabulary_files(*langs)):
         v.write(directory / name)
+    for fill, name in zip(fills, fill_files(*langs)):
+        (directory / name).write_text("".join(f"{w}\t{f}\n" for w, f in fill.items()), encoding="utf-8")
     info = {"langs": [v.lang for v in vocabs], "embedding_dim": int(state["tables.0"].shape[1]),
             "config": json.loads(config.model_dump_json()), "meta": meta}
     (directory / CONFIG).write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -152,7 +167,10 @@ def load_bundle(directory: Path, device: torch.device) -> TranslationModel:
     state = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     model.to(device).eval()
-    return TranslationModel(model, vocabs, config, device)  # type: ignore[arg-type]
+    fills = tuple(dict(line.split("\t", 1) for line in (directory / name).read_text(encoding="utf-8").splitlines())
+                  if (directory / name).is_file() else {}  # models saved before fills copy every unknown word
+                  for name in fill_files(*info["langs"]))
+    return TranslationModel(model, vocabs, config, device, fills)  # type: ignore[arg-type]
 
 
 def model_directory(model: ArtifactRef | str | Path, store: ArtifactStore) -> Path:

@@ -25,7 +25,7 @@ class EmbeddingMode(str, Enum):
 class Units(str, Enum):
     """What the model reads and writes."""
 
-    WORD = "word"        # whole words: the aligned vectors as they are; others are <unk>, copied through
+    WORD = "word"        # whole words: the aligned vectors as they are; others are <unk>, filled by the lexicon or copied
     SUBWORD = "subword"  # sentencepiece BPE pieces per language (vocab.SubwordVocabulary): no <unk>; pieces
     #   that are whole words start at their aligned vectors, the others at the mean of their words'
 

@@ -14,7 +14,7 @@ from components.backtranslate.criterion import ROUND_TRIP_AND_STYLE, ROUND_TRIP_
 from components.backtranslate.train import StyleJudge, new_model, prepare_corpora, train
 from components.backtranslate.vocab import build_vocabulary
 from components.backtranslate.lmwordbyword import lm_searches
-from components.backtranslate.wordbyword import csls_lexicons
+from components.backtranslate.wordbyword import csls_lexicons, unknown_fills
 from components.device import DeviceRequest
 from components.errors import InputError
 from components.store import ArtifactRef
@@ -103,7 +103,8 @@ def _fit(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, alignment: ArtifactRe
             "criterion_name": (ROUND_TRIP_BLEU if classifier is None else ROUND_TRIP_AND_STYLE).name,
             **({"finetuned_from": start_from.sha256} if start_from is not None else {})}
     with store().writer("translation-model", f"translation-{langs[0]}-{langs[1]}", meta, directory=True) as out:
-        save_bundle(out.path, result.best_state, tm.vocabs, config, meta)
+        save_bundle(out.path, result.best_state, tm.vocabs, config, meta,
+                    unknown_fills(lexicons, (aligned.src, aligned.tgt), tm.vocabs))  # type: ignore[arg-type]
         TrainingHistory(result.history).save(out.path)
     shutil.rmtree(run_dir, ignore_errors=True)  # the model is stored: the checkpoint has done its job
     return out.ref

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from components.errors import InputError
-from components.backtranslate.bundle import (clause_segments, load_bundle, replace_unknown, save_bundle,
+from components.backtranslate.bundle import (clause_segments, fill_files, load_bundle, replace_unknown, save_bundle,
                                              translate_text)
 from components.backtranslate.train import (ae_weight, encode_corpus, expected_steps, learning_rate, length_batches,
                                             load_checkpoint, new_model, prepare_corpora, train)
@@ -172,6 +172,18 @@ def test_input_longer_than_training_is_translated_clause_by_clause(pair):
 def test_unknown_output_words_are_filled_from_unknown_source_words():
     assert replace_unknown(["a", "zeus", "b", "hera"], [7, UNK_ID, 8, UNK_ID],
                            ["x", "<unk>", "y", "<unk>", "<unk>"]) == ["x", "zeus", "y", "hera"]
+    assert replace_unknown(["a", "zeus", "b", "hera"], [7, UNK_ID, 8, UNK_ID],
+                           ["x", "<unk>", "y", "<unk>"], {"hera": "juno"}) == ["x", "zeus", "y", "juno"]
+
+
+def test_bundle_keeps_the_unknown_word_fills(pair, tmp_path):
+    config = tiny_config(steps=2)
+    tm, _ = fresh(pair, config)
+    save_bundle(tmp_path, tm.model.state_dict(), tm.vocabs, config, {}, ({"zeus": "jupiter"}, {"héra": "juno"}))
+    assert load_bundle(tmp_path, CPU).fills == ({"zeus": "jupiter"}, {"héra": "juno"})
+    for name in fill_files(*tm.langs):
+        (tmp_path / name).unlink()
+    assert load_bundle(tmp_path, CPU).fills == ({}, {})  # a model saved before fills: every unknown word copied
 
 
 def test_frozen_embeddings_keep_aligned_vectors_and_learn_missing_ones(pair):

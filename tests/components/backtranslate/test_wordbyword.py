@@ -7,7 +7,7 @@ from components.backtranslate.catalog import ParallelTest
 from components.backtranslate.metrics import translation_scores
 from components.backtranslate.vocab import SPECIALS, UNK_ID, Vocabulary
 from components.backtranslate.wordbyword import (csls_lexicon, csls_lexicons, evaluate_word_by_word, id_map,
-                                                 translate_words)
+                                                 translate_words, unknown_fills)
 from tests.components.backtranslate.conftest import cipher_pair
 
 
@@ -72,3 +72,17 @@ def test_id_map_falls_back_to_copy_then_unknown():
     m = id_map({"a": "x", "lost": "nowhere"}, src.words, tgt.index, UNK_ID, len(SPECIALS))
     assert [tgt.words[i] for i in m[len(SPECIALS):]] == ["x", "name", "<unk>"]
     assert list(m[:len(SPECIALS)]) == list(range(len(SPECIALS)))
+
+
+def test_unknown_fills_translate_words_outside_the_vocabulary_unless_the_other_side_spells_them_too():
+    def emb(words):
+        return Embeddings(list(words), np.eye(len(words), dtype=np.float32))
+
+    aligned = emb(["a", "rare", "zeus", "odd"]), emb(["x", "rara", "zeus", "ulm"])
+    vocabs = Vocabulary("xa", SPECIALS + ("a",)), Vocabulary("xb", SPECIALS + ("x", "rara"))
+    lexicons = ({"a": "x", "rare": "rara", "zeus": "ulm", "odd": "odd"},
+                {"x": "a", "rara": "rare", "zeus": "zeus", "ulm": "odd"})
+    src, tgt = unknown_fills(lexicons, aligned, vocabs)
+    # "a" is in the vocabulary, "zeus" is spelled the same on the other side, "odd" translates to itself
+    assert src == {"rare": "rara"}
+    assert tgt == {"ulm": "odd"}  # "rara" is in the vocabulary, "zeus" known to both
