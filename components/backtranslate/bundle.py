@@ -134,6 +134,13 @@ def fill_files(src_lang: str, tgt_lang: str) -> tuple[str, str]:
     return f"unknown.{src}.tsv", f"unknown.{tgt}.tsv"
 
 
+def _read_fills(path: Path) -> dict[str, str]:
+    """One side's fills; none where the file is absent (models saved before fills copy every unknown word)."""
+    if not path.is_file():
+        return {}
+    return dict(line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines())
+
+
 def save_bundle(directory: Path, state: dict[str, torch.Tensor], vocabs: tuple[Vocabulary, Vocabulary],
                 config: TranslateConfig, meta: dict[str, Any],
                 fills: tuple[dict[str, str], dict[str, str]] = ({}, {})) -> None:
@@ -146,7 +153,7 @@ def save_bundle(directory: Path, state: dict[str, torch.Tensor], vocabs: tuple[V
         v.write(directory / name)
     for fill, name in zip(fills, fill_files(*langs)):
         (directory / name).write_text("".join(f"{w}\t{f}\n" for w, f in fill.items()), encoding="utf-8")
-    info = {"langs": [v.lang for v in vocabs], "embedding_dim": int(state["tables.0"].shape[1]),
+    info = {"langs": list(langs), "embedding_dim": int(state["tables.0"].shape[1]),
             "config": json.loads(config.model_dump_json()), "meta": meta}
     (directory / CONFIG).write_text(json.dumps(info, indent=1), encoding="utf-8")
 
@@ -167,9 +174,7 @@ def load_bundle(directory: Path, device: torch.device) -> TranslationModel:
     state = torch.load(directory / WEIGHTS, map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     model.to(device).eval()
-    fills = tuple(dict(line.split("\t", 1) for line in (directory / name).read_text(encoding="utf-8").splitlines())
-                  if (directory / name).is_file() else {}  # models saved before fills copy every unknown word
-                  for name in fill_files(*info["langs"]))
+    fills = tuple(_read_fills(directory / name) for name in fill_files(*info["langs"]))
     return TranslationModel(model, vocabs, config, device, fills)  # type: ignore[arg-type]
 
 
