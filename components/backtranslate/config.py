@@ -1,6 +1,7 @@
 """Typed configuration of the back-translation stage, one frozen model per component."""
 from __future__ import annotations
 
+import os
 from enum import Enum
 from typing import Annotated
 
@@ -182,6 +183,11 @@ class TranslateConfig(_Frozen):
     adversary: AdversaryConfig = AdversaryConfig()  # adversarial training of the generator (default: none)
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class FinetuneConfig(_Frozen):
     """Extra updates of a trained model, one run per adversary mode from the same start, so each row
     differs from the others only in what the generator learns from (Choshen et al. 2020's control
@@ -191,6 +197,8 @@ class FinetuneConfig(_Frozen):
     checkpoint_every: int = Field(100, ge=1)      # each checkpoint measures round-trip BLEU, which selects
     modes: tuple[AdversaryMode, ...] = tuple(AdversaryMode)  # NONE: the same updates without an adversary
     adversary: AdversaryConfig = AdversaryConfig(start_step=0)  # the adversary's settings (mode set per run)
+    threads: int | None = Field(None, ge=1)       # torch threads of each run, for the runs go side by side (None:
+    #   the process's cores split among the runs, at least 1; teams of more threads than cores wait on each other)
 
     def translate_config(self, base: TranslateConfig, mode: AdversaryMode) -> TranslateConfig:
         """`base` (the trained model's config) continued for `steps` updates with `mode`: no warm-up
@@ -198,7 +206,8 @@ class FinetuneConfig(_Frozen):
         train = base.train.model_copy(update={
             "steps": self.steps, "checkpoint_every": self.checkpoint_every, "word_by_word_steps": 0, "warmup": 0,
             "decay_steps": 0,
-            "ae_weight_start": base.train.ae_weight_end})
+            "ae_weight_start": base.train.ae_weight_end,
+            "threads": self.threads or max(1, _cores() // len(self.modes))})
         return base.model_copy(update={"train": train,
                                        "adversary": self.adversary.model_copy(update={"mode": mode, "start_step": 0})})
 

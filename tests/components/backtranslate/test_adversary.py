@@ -1,12 +1,14 @@
 """Adversarial training of the generator: the discriminator, the three ways its verdict reaches the
 generator (each a measured property), and training end to end with resume."""
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from components.backtranslate.adversary import (Adversary, Discriminator, discriminator_step, entropy, last_logit,
                                                 policy_gradient_loss, prefix_mask, sample, sampled_logprobs)
-from components.backtranslate.config import AdversaryConfig
+from components.backtranslate.config import AdversaryConfig, AdversaryMode, FinetuneConfig, TranslateConfig
 from components.backtranslate.model import batch_tensor
 from components.backtranslate.train import new_model, prepare_corpora, train
 from components.backtranslate.vocab import BOS_ID, EOS_ID
@@ -179,3 +181,11 @@ def test_side_weights_scale_each_directions_adversarial_loss(pair):
     (both_0, both_1), (only_0, only_1) = grads
     assert both_0 > 0 and both_1 > 0
     assert only_0 == pytest.approx(both_0) and only_1 == 0.0
+
+
+def test_continuations_split_the_cores_among_themselves_unless_told():
+    base = TranslateConfig()
+    modes = (AdversaryMode.NONE, AdversaryMode.GUMBEL)
+    run = FinetuneConfig(modes=modes).translate_config(base, AdversaryMode.GUMBEL)
+    assert run.train.threads == max(1, len(os.sched_getaffinity(0)) // 2) and run.adversary.mode == AdversaryMode.GUMBEL
+    assert FinetuneConfig(modes=modes, threads=3).translate_config(base, AdversaryMode.NONE).train.threads == 3
