@@ -17,6 +17,7 @@ from components.errors import InputError
 from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.stats import spearman
 from components.store import ArtifactRef, hash_path
+from flows.runner import ComputeThreadPoolTaskRunner
 from tasks.align.evaluate import evaluate_alignment, evaluate_copy_row
 from tasks.align.export import export_alignment
 from tasks.align.report import plot_alignment, publish_alignment_report, run_name
@@ -89,7 +90,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-@flow(name="align", log_prints=True)
+@flow(name="align", log_prints=True, task_runner=ComputeThreadPoolTaskRunner())
 def align_embeddings(src_vectors: ArtifactRef, tgt_vectors: ArtifactRef, dictionary: ArtifactRef,
                      config: AlignStageConfig = AlignStageConfig(), refresh: bool = False,
                      name: str | None = None) -> AlignStageResult:

@@ -19,6 +19,7 @@ from components.errors import InputError
 from components.report import Column, Criterion, Row, RowKind, StageReport
 from components.store import ArtifactRef
 from components.text import detokenize, prepare_sentence
+from flows.runner import ComputeThreadPoolTaskRunner
 from tasks.backtranslate.evaluate import evaluate_translation
 from tasks.backtranslate.report import plot_backtranslation, publish_backtranslation_report
 from tasks.backtranslate.train import finetune_backtranslation, train_backtranslation
@@ -148,7 +149,7 @@ class BacktranslateResult(BaseModel):
                            rows=self.rows(), notes=notes, plots={"training": self.plot})
 
 
-@flow(name="backtranslate", log_prints=True)
+@flow(name="backtranslate", log_prints=True, task_runner=ComputeThreadPoolTaskRunner())
 def backtranslate(src_corpus: ArtifactRef, tgt_corpus: ArtifactRef, test: ArtifactRef, alignment: ArtifactRef,
                   config: BacktranslateStageConfig = presets.preset("quick").backtranslate,
                   refresh: bool = False) -> BacktranslateResult:
