@@ -17,7 +17,9 @@ from prefect.logging import get_run_logger
 class Progress:
     """One progress artifact (key `key`) plus a terminal bar; updates are throttled."""
 
-    def __init__(self, key: str, description: str, total: int, min_interval: float = 2.0) -> None:
+    # 10 s between artifact updates and log lines: at 2 s they cost the style training 6% of its pace
+    # inside a flow (60 steps: 81.7 s, against 76.9 s at 60 s)
+    def __init__(self, key: str, description: str, total: int, min_interval: float = 10.0) -> None:
         self.total = max(1, total)
         self.description = description
         self.min_interval = min_interval
