@@ -138,7 +138,8 @@ PRESETS: dict[Preset, StagePresets] = {
         # 1,000 / 600 at 79.6), and dev verses agree (BLEU 54.8 / 53.0 against 54.8 / 52.6, judged the
         # target style 53% / 62% against 54% / 67%). The learning rate stays constant, as measured
         # (translation's decay not tried here); the denoising weight's decay (900 steps) was not retuned.
-        # So set, the flow took 53 minutes on a quiet machine, its corpus included.
+        # So set, the flow took 37 minutes on a quiet machine, its corpus included (53 before the flows'
+        # thread pool freed each finished task's OpenMP threads).
         # The generator copies words across the styles (ModelConfig.copying): trained on 5,000 labelled
         # verse pairs for 600 steps, it scored 41.8 / 43.0 BLEU on 500 dev verses outside the test books
         # without copying, and 47.5 / 46.5 with it (copying the input: 48.9 / 48.9); 300 unsupervised

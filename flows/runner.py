@@ -7,6 +7,7 @@ same `data/` folder (a shared filesystem), since tasks exchange references into 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,13 +36,16 @@ def release_openmp_threads() -> int:
         return 0
     paths = {fields[-1] for fields in (line.split() for line in maps)
              if len(fields) >= 6 and "libgomp" in fields[-1].rsplit("/", 1)[-1]}
-    asked = 0
-    for path in sorted(paths):
-        pause = getattr(ctypes.CDLL(path), "omp_pause_resource_all", None)  # OpenMP 5.0, GCC >= 9
-        if pause is not None:
-            pause(_OMP_PAUSE_SOFT)
-            asked += 1
-    return asked
+    pauses = [pause for pause in map(_pause_function, sorted(paths)) if pause is not None]
+    for pause in pauses:
+        pause(_OMP_PAUSE_SOFT)
+    return len(pauses)
+
+
+@functools.lru_cache(maxsize=None)
+def _pause_function(path: str) -> Callable[[int], int] | None:
+    """`omp_pause_resource_all` of the libgomp at `path` (OpenMP 5.0, GCC >= 9), looked up once."""
+    return getattr(ctypes.CDLL(path), "omp_pause_resource_all", None)
 
 
 def _then_release(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
